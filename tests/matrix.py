@@ -1,0 +1,96 @@
+"""The option matrix: one source of truth for pytest, nox and the CI matrix.
+
+Two sets are derived from it:
+
+* ``WIDE`` - every functional combination (database x use_async x rate limiting x docker x ci),
+  with ``license`` and ``python_version`` rotated so that every value of theirs appears. Each is
+  rendered and checked cheaply (no install).
+* ``DEEP`` - database x use_async x {no rate limiting, memory, redis}: each is installed and run
+  through every gate of the rendered project against real PostgreSQL / Redis.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+OPTIONS: dict[str, tuple[Any, ...]] = {
+    "database": ("sqlite", "postgresql"),
+    "use_async": (True, False),
+    "rate_limiting": (True, False),
+    "rate_limit_storage": ("memory", "redis"),
+    "docker": (True, False),
+    "ci": (True, False),
+    "license": ("MIT", "Apache-2.0", "BSD-3-Clause", "Proprietary"),
+    "python_version": ("3.11", "3.12", "3.13", "3.14"),
+}
+
+DEFAULTS: dict[str, Any] = {
+    "project_name": "My Service",
+    "project_slug": "my-service",
+    "database": "sqlite",
+    "use_async": True,
+    "rate_limiting": True,
+    "rate_limit_storage": "memory",
+    "docker": True,
+    "ci": True,
+    "license": "MIT",
+    "python_version": "3.12",
+}
+
+# (rate_limiting, rate_limit_storage) pairs that make sense: storage is asked only with limits on.
+RATE_LIMIT_MODES: dict[str, dict[str, Any]] = {
+    "nolimit": {"rate_limiting": False},
+    "memory": {"rate_limiting": True, "rate_limit_storage": "memory"},
+    "redis": {"rate_limiting": True, "rate_limit_storage": "redis"},
+}
+
+
+@dataclass(frozen=True)
+class Combination:
+    id: str
+    data: dict[str, Any] = field(hash=False)
+
+    @property
+    def database(self) -> str:
+        return str(self.data["database"])
+
+    @property
+    def uses_redis(self) -> bool:
+        return bool(self.data.get("rate_limiting")) and self.data.get("rate_limit_storage") == "redis"
+
+
+def _core() -> list[tuple[str, dict[str, Any]]]:
+    core = []
+    for database, use_async, (mode, limits) in itertools.product(
+        OPTIONS["database"], OPTIONS["use_async"], RATE_LIMIT_MODES.items()
+    ):
+        flavour = "async" if use_async else "sync"
+        core.append(
+            (f"{database}-{flavour}-{mode}", {"database": database, "use_async": use_async, **limits})
+        )
+    return core
+
+
+def deep() -> list[Combination]:
+    """Installed and run through every gate; docker and ci on so their files are linted too."""
+    return [Combination(cid, {**data, "docker": True, "ci": True}) for cid, data in _core()]
+
+
+def wide() -> list[Combination]:
+    """Rendered and checked without installing: every functional combination."""
+    combos = []
+    licenses = itertools.cycle(OPTIONS["license"])
+    versions = itertools.cycle(OPTIONS["python_version"])
+    for (cid, data), docker, ci in itertools.product(_core(), (True, False), (True, False)):
+        suffix = ("" if docker else "-nodocker") + ("" if ci else "-noci")
+        extra = {"docker": docker, "ci": ci, "license": next(licenses)}
+        extra["python_version"] = next(versions)
+        combos.append(Combination(cid + suffix, {**data, **extra}))
+    return combos
+
+
+DEEP = deep()
+WIDE = wide()
+DEEP_IDS = [c.id for c in DEEP]

@@ -15,11 +15,13 @@ from pathlib import Path
 import nox
 
 sys.path.insert(0, str(Path(__file__).parent / "tests"))
-from matrix import DEEP, Combination  # noqa: E402
+from matrix import DEEP, Combination
 
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_external_run = True
+# `uv run nox` = the whole test suite; `bench` runs only when asked for.
+nox.options.sessions = ["template", "lint", "docs", "generated", "update"]
 
 ROOT = Path(__file__).parent
 PYTHON = "3.11"
@@ -32,7 +34,12 @@ REDIS_BASE_URL = os.environ.get("REDIS_BASE_URL", "redis://127.0.0.1:6379")
 
 def install_dev(session: nox.Session) -> None:
     session.run_install(
-        "uv", "sync", "--frozen", "--group", "dev", "--active",
+        "uv",
+        "sync",
+        "--frozen",
+        "--group",
+        "dev",
+        "--active",
         env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
     )
 
@@ -61,42 +68,14 @@ def generated(session: nox.Session, combo: Combination) -> None:
     install_dev(session)
     dest = WORK / "generated" / combo.id
     render(session, combo, dest)
-    index = DEEP.index(combo)
-    env = {
-        "UV_PROJECT_ENVIRONMENT": str(dest / ".venv"),
-        "VIRTUAL_ENV": None,
-        "TEST_SQLALCHEMY_DATABASE_URI": None,
-        "TEST_REDIS_URL": None,
-    }
-    db_name = f"tpl_{combo.id.replace('-', '_')}_{os.getpid()}"
-    if combo.database == "postgresql":
-        env["TEST_SQLALCHEMY_DATABASE_URI"] = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{db_name}"
-    if combo.uses_redis:
-        env["TEST_REDIS_URL"] = f"{REDIS_BASE_URL}/{index + 1}"
-    with session.chdir(dest):
-        session.run("uv", "sync", "--python", PYTHON, env=env, external=True)
-        gates = [
-            ("ruff", "check", "."),
-            ("ruff", "format", "--check", "."),
-            ("mypy", "app"),
-            ("alembic", "upgrade", "head"),
-            ("alembic", "check"),
-            ("pytest", "-q", "-p", "no:cacheprovider"),
-        ]
-        try:
-            for gate in gates:
-                session.run("uv", "run", "--no-sync", *gate, env=env, external=True)
-        finally:
-            if combo.database == "postgresql":
-                drop = f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"
-                session.run("psql", PG_ADMIN_URL, "-qc", drop, external=True, silent=True)
+    run_gates(session, combo, dest, redis_db=DEEP.index(combo) + 1)
 
 
 # --- copier update (issue 4): scripts/update_check.py does the update, this runs the gates ---
 
 UPDATE_BASES = ("first-full", "previous")  # resolved from tests/releases.py in a fresh clone
 UPDATE_COMBOS = [c for c in DEEP if c.id in ("sqlite-async-memory", "postgresql-sync-redis")]
-# The gates of a rendered project; `generated` keeps its own copy until it is switched to this.
+# The gates of a rendered project, run by `generated` and `update`.
 GATES: tuple[tuple[str, ...], ...] = (
     ("ruff", "check", "."),
     ("ruff", "format", "--check", "."),
@@ -117,7 +96,10 @@ def run_gates(session: nox.Session, combo: Combination, dest: Path, redis_db: in
     }
     db_name = f"tpl_{dest.name.replace('-', '_')}_{os.getpid()}"
     if combo.database == "postgresql":
-        env["TEST_SQLALCHEMY_DATABASE_URI"] = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{db_name}"
+        # alembic's gates and the test suite share one throw-away database
+        url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{db_name}"
+        env["TEST_SQLALCHEMY_DATABASE_URI"] = env["SQLALCHEMY_DATABASE_URI"] = url
+        session.run("psql", PG_ADMIN_URL, "-qc", f"CREATE DATABASE {db_name}", external=True)
     if combo.uses_redis:
         env["TEST_REDIS_URL"] = f"{REDIS_BASE_URL}/{redis_db}"
     with session.chdir(dest):

@@ -5,6 +5,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, UTCDateTime, utcnow
 
+# Ids are INTEGER columns: anything larger can't exist, so it is refused before any query.
+MAX_ID = 2_147_483_647
 EMAIL_MAX_LENGTH = 254
 TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 2000

@@ -1,0 +1,220 @@
+"""Every combination renders, cleanly, with exactly the files its answers ask for."""
+
+from __future__ import annotations
+
+import ast
+import filecmp
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import ROOT, Renders, files_of
+from matrix import DEEP, DEFAULTS, OPTIONS, WIDE, Combination
+
+RUFF = str(Path(sys.executable).with_name("ruff"))
+COPIER = str(Path(sys.executable).with_name("copier"))
+# Jinja syntax with our delimiters ([[ x ]], [% x %], [# x #]) or the default ones.
+LEFTOVER = re.compile(r"\[\[\s*[A-Za-z_][^\]]*\]\]|\[%\s|\s%\]|\[#\s|\s#\]|\{\{|\{%")
+
+
+def leftovers(project: Path) -> list[str]:
+    found = []
+    for name in sorted(files_of(project)):
+        text = (project / name).read_text(errors="replace")
+        if name.startswith(".github/"):
+            text = text.replace("${{", "")  # GitHub's own expressions are meant to stay
+        for number, line in enumerate(text.splitlines(), 1):
+            if LEFTOVER.search(line):
+                found.append(f"{name}:{number}: {line.strip()}")
+    return found
+
+
+@pytest.mark.parametrize("combo", WIDE, ids=[c.id for c in WIDE])
+def test_combination_renders_cleanly(render: Renders, combo: Combination) -> None:
+    project = render(**combo.data)
+    assert leftovers(project) == []
+    for name in files_of(project):
+        if name.endswith(".py"):
+            ast.parse((project / name).read_text(), filename=name)
+    for gate in (["check", "--no-cache", "."], ["format", "--no-cache", "--check", "."]):
+        result = subprocess.run(
+            [RUFF, *gate], cwd=project, capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    for key, value in combo.data.items():
+        if key == "rate_limit_storage" and not combo.data.get("rate_limiting"):
+            continue
+        assert answers[key] == value
+
+
+SWITCHES: list[tuple[str, Any, Any, set[str]]] = [
+    ("docker", True, False, {"Dockerfile", ".dockerignore", "docker-compose.yml"}),
+    ("ci", True, False, {".github/workflows/ci.yml"}),
+    ("rate_limiting", True, False, {"app/core/rate_limit.py", "tests/test_rate_limit.py"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("option", "on", "off", "expected"), SWITCHES, ids=[s[0] for s in SWITCHES]
+)
+def test_switch_adds_and_removes_exactly_its_files(
+    render: Renders, option: str, on: Any, off: Any, expected: set[str]
+) -> None:
+    with_it = files_of(render(**{option: on}))
+    without = files_of(render(**{option: off}))
+    assert with_it - without == expected
+    assert without - with_it == set()
+
+
+def test_redis_storage_adds_no_file_but_changes_the_limit_module(render: Renders) -> None:
+    memory = render(rate_limit_storage="memory")
+    redis = render(rate_limit_storage="redis")
+    assert files_of(memory) == files_of(redis)
+    assert "REDIS_URL" in (redis / "app/core/rate_limit.py").read_text()
+    assert "REDIS_URL" not in (memory / "app/core/rate_limit.py").read_text()
+    assert "redis" in (redis / "docker-compose.yml").read_text()
+    assert "redis" not in (memory / "docker-compose.yml").read_text()
+
+
+def test_flavours_differ_only_in_the_seams(render: Renders) -> None:
+    """Async and sync render the same files; the API layer differs only by async/await."""
+    async_ = render(use_async=True)
+    sync = render(use_async=False)
+    assert files_of(async_) == files_of(sync)
+    for name in ("app/api/v1/items.py", "app/api/v1/users.py", "app/services/auth.py"):
+        a = (async_ / name).read_text()
+        s = (sync / name).read_text()
+        normalised = re.sub(r"\bawait |\basync (?=def|with)", "", a)
+        normalised = normalised.replace("AsyncSession", "Session").replace(
+            "sqlalchemy.ext.asyncio", "sqlalchemy.orm"
+        )
+        assert normalised == s, name
+
+
+def same_tree(first: Path, second: Path) -> None:
+    """Same files, same bytes; answers equal but for the template commit (a dirty working tree
+    is committed afresh for every render)."""
+    names = files_of(first)
+    assert names == files_of(second)
+    answers = ".copier-answers.yml"
+    mismatch = filecmp.cmpfiles(first, second, sorted(names - {answers}), shallow=False)[1]
+    assert mismatch == []
+    recorded = [yaml.safe_load((p / answers).read_text()) for p in (first, second)]
+    for data in recorded:
+        data.pop("_commit")
+    assert recorded[0] == recorded[1]
+
+
+def test_defaults_render_the_same_as_explicit_default_answers(render: Renders) -> None:
+    same_tree(render(), render(**DEFAULTS))
+
+
+def test_answers_file_round_trips(render: Renders, tmp_path: Path) -> None:
+    """Rendering again from the recorded answers gives the same project."""
+    first = render(database="postgresql", use_async=False, rate_limit_storage="redis")
+    answers = yaml.safe_load((first / ".copier-answers.yml").read_text())
+    assert answers["_src_path"]
+    assert answers["_commit"]
+    data = {k: v for k, v in answers.items() if not k.startswith("_")}
+    same_tree(first, render(**data))
+
+
+def test_storage_is_not_asked_without_rate_limiting(render: Renders) -> None:
+    answers = yaml.safe_load((render(rate_limiting=False) / ".copier-answers.yml").read_text())
+    assert "rate_limit_storage" not in answers
+    assert answers["rate_limiting"] is False
+
+
+@pytest.mark.parametrize("version", OPTIONS["python_version"])
+def test_python_version_drives_targets_not_requirements(render: Renders, version: str) -> None:
+    project = render(python_version=version)
+    pyproject = (project / "pyproject.toml").read_text()
+    assert 'requires-python = ">=3.11"' in pyproject  # runs on every listed version
+    assert f'target-version = "py{version.replace(".", "")}"' in pyproject
+    assert f'python_version = "{version}"' in pyproject
+    assert f"python:{version}-" in (project / "Dockerfile").read_text()
+    assert version in (project / ".github/workflows/ci.yml").read_text()
+
+
+@pytest.mark.parametrize("license_", OPTIONS["license"])
+def test_license_text_follows_the_answer(render: Renders, license_: str) -> None:
+    project = render(license=license_, author_name="Acme Backend")
+    text = (project / "LICENSE").read_text()
+    first_words = {
+        "MIT": "MIT License",
+        "Apache-2.0": "Apache License",
+        "BSD-3-Clause": "BSD 3-Clause License",
+        "Proprietary": "All rights reserved",
+    }
+    assert first_words[license_] in text
+    pyproject = (project / "pyproject.toml").read_text()
+    if license_ == "Proprietary":
+        assert "\nlicense =" not in pyproject
+    else:
+        assert f'license = "{license_}"' in pyproject
+        if license_ != "Apache-2.0":
+            assert "Acme Backend" in text
+
+
+def test_deep_set_covers_every_functional_option_value() -> None:
+    for option in ("database", "use_async", "rate_limiting", "rate_limit_storage"):
+        seen = {c.data.get(option) for c in DEEP if option in c.data}
+        assert seen == set(OPTIONS[option]), option
+    assert len({c.id for c in DEEP}) == len(DEEP) == 12
+    assert len({c.id for c in WIDE}) == len(WIDE)
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ("project_slug=Bad_Slug", "project_slug must start with a lower-case letter"),
+        ("project_slug=9lives", "project_slug must start with a lower-case letter"),
+        ("author_email=not-an-email", "author_email must be an e-mail address"),
+        ("project_name= ", "project_name must not be empty"),
+        ("database=mysql", "database"),
+        ("python_version=3.10", "python_version"),
+    ],
+)
+def test_bad_answers_are_refused_before_anything_is_written(
+    tmp_path: Path, answer: str, message: str
+) -> None:
+    destination = tmp_path / "svc"
+    result = subprocess.run(
+        [
+            COPIER,
+            "copy",
+            "--trust",
+            "--defaults",
+            "--vcs-ref=HEAD",
+            "--data",
+            answer,
+            str(ROOT),
+            str(destination),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+    assert not destination.exists() or not any(destination.iterdir())
+
+
+def test_message_after_copy_gives_the_readme_commands(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [COPIER, "copy", "--trust", "--defaults", "--vcs-ref=HEAD", str(ROOT), str(tmp_path / "s")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    readme = (tmp_path / "s" / "README.md").read_text()
+    for command in ("uv sync", "uv run fastapi dev", "uv run pytest"):
+        assert command in result.stdout + result.stderr
+        assert command in readme
+    shutil.rmtree(tmp_path / "s")

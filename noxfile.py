@@ -21,7 +21,7 @@ nox.options.default_venv_backend = "uv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_external_run = True
 # `uv run nox` = the whole test suite; `bench` runs only when asked for.
-nox.options.sessions = ["template", "lint", "docs", "generated", "update"]
+nox.options.sessions = ["template", "lint", "docs", "generated", "update", "contract"]
 
 ROOT = Path(__file__).parent
 PYTHON = "3.11"
@@ -145,8 +145,10 @@ DOCS_REQUIREMENTS = ("mkdocs==1.6.1", "mkdocs-material==9.8.1")
 
 @nox.session(python=PYTHON)
 def docs(session: nox.Session) -> None:
-    """Build the documentation site with --strict: a broken link, a page missing from the nav,
-    a question without help or a setting without a description fails the build."""
+    """Build the docs site strictly: broken links, missing pages, undocumented options fail.
+
+    A question without help or a setting without a description fails the build too.
+    """
     install_dev(session)  # copier and PyYAML: the reference pages render the template
     session.install(*DOCS_REQUIREMENTS)
     site = WORK / "site"
@@ -191,3 +193,41 @@ def lint(session: nox.Session) -> None:
         with session.chdir(dest):
             for check in checks:
                 session.run(*check.argv, env=check.env, external=check.external)
+
+
+# --- contract: schemathesis over /openapi.json of a running rendered service (SPEC section 2) ---
+
+SCHEMATHESIS = "schemathesis==4.32.5"
+CONTRACT_COMBOS = [c for c in DEEP if c.id in ("sqlite-async-memory", "postgresql-sync-redis")]
+
+
+@nox.session(python=PYTHON)
+@nox.parametrize("combo", [nox.param(c, id=c.id) for c in CONTRACT_COMBOS])
+def contract(session: nox.Session, combo: Combination) -> None:
+    """Run the rendered service and let schemathesis check that its OpenAPI document tells the
+    truth: no 5xx, every status code, content type and body as declared.
+
+    Posargs go to scripts/contract.py, e.g. `-- --max-examples 200 --seed 1`.
+    """
+    install_dev(session)
+    session.install(SCHEMATHESIS)  # in this session's venv, not the rendered project's
+    dest = WORK / "contract" / combo.id
+    render(session, combo, dest)
+    env = {"UV_PROJECT_ENVIRONMENT": str(dest / ".venv"), "VIRTUAL_ENV": None}
+    with session.chdir(dest):
+        session.run("uv", "sync", "--python", PYTHON, env=env, external=True)
+    db_name = f"contract_{os.getpid()}"
+    args = [str(ROOT / "scripts" / "contract.py"), str(dest)]
+    if combo.database == "postgresql":
+        args += ["--database-url", PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{db_name}"]
+        session.run("psql", PG_ADMIN_URL, "-qc", f"CREATE DATABASE {db_name}", external=True)
+    else:
+        args += ["--database-url", f"sqlite:///{dest / 'contract.db'}"]
+    if combo.uses_redis:
+        args += ["--redis-url", f"{REDIS_BASE_URL}/13"]
+    try:
+        session.run("python", *args, *session.posargs)
+    finally:
+        if combo.database == "postgresql":
+            drop = f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"
+            session.run("psql", PG_ADMIN_URL, "-qc", drop, external=True, silent=True)

@@ -58,7 +58,9 @@ class Combination:
 
     @property
     def uses_redis(self) -> bool:
-        return bool(self.data.get("rate_limiting")) and self.data.get("rate_limit_storage") == "redis"
+        return (
+            bool(self.data.get("rate_limiting")) and self.data.get("rate_limit_storage") == "redis"
+        )
 
 
 def _core() -> list[tuple[str, dict[str, Any]]]:
@@ -68,7 +70,10 @@ def _core() -> list[tuple[str, dict[str, Any]]]:
     ):
         flavour = "async" if use_async else "sync"
         core.append(
-            (f"{database}-{flavour}-{mode}", {"database": database, "use_async": use_async, **limits})
+            (
+                f"{database}-{flavour}-{mode}",
+                {"database": database, "use_async": use_async, **limits},
+            )
         )
     return core
 

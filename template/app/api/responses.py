@@ -5,7 +5,7 @@ from typing import Any
 from app.schemas.error import ErrorResponse
 
 _DESCRIPTIONS = {
-    400: "Bad request",
+    400: "Bad request, such as a body that cannot be decoded",
     401: "Missing, invalid or expired credentials",
     403: "Not allowed",
     404: "Not found, or not yours",

@@ -18,7 +18,8 @@ class LoginRequest(BaseModel):
 class TokenForm(BaseModel):
     """OAuth2 password grant (RFC 6749 4.3) as sent by the Authorize button of /docs."""
 
-    grant_type: Literal["password"] | None = None
+    # A form cannot send null: absent means "password".
+    grant_type: Literal["password"] = "password"
     username: Email
     password: AnyPassword
 

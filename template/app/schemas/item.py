@@ -5,8 +5,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.db.models import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
 
-Title = Annotated[str, Field(min_length=1, max_length=TITLE_MAX_LENGTH)]
-Description = Annotated[str | None, Field(max_length=DESCRIPTION_MAX_LENGTH)]
+# PostgreSQL text cannot hold NUL characters: refused here (422) on every database alike.
+NO_NUL = r"^[^\x00]*$"
+Title = Annotated[str, Field(min_length=1, max_length=TITLE_MAX_LENGTH, pattern=NO_NUL)]
+Description = Annotated[str | None, Field(max_length=DESCRIPTION_MAX_LENGTH, pattern=NO_NUL)]
 
 
 class ItemCreate(BaseModel):

@@ -1,0 +1,19 @@
+"""Template releases and the commits they were cut from.
+
+`nox -s update` renders a project from these commits in a fresh clone and updates it to HEAD; a
+clone need not carry tags, so the session re-creates them from this table (``v<version>``).
+Every version here has a ``## [<version>]`` section in CHANGELOG.md (tests/test_update.py checks).
+
+When you cut a release: tag it (``git tag v0.2.0 && git push --tags``; users' ``copier update``
+picks the newest tag), move the CHANGELOG's "Unreleased" notes under the new version, and add
+the version and its full commit SHA below in the next commit.
+"""
+
+from __future__ import annotations
+
+# The first commit that rendered the complete default service: the oldest base `nox -s update`
+# updates from. Full 40-character SHA, or None until that commit exists.
+FIRST_FULL_SERVICE: str | None = None
+
+# version -> full commit SHA of the release.
+RELEASES: dict[str, str] = {}

@@ -250,7 +250,6 @@ Pager rotation and dashboards live in the team wiki; this section is ours, not t
 """
 
 USER_DEPENDENCY = '"tenacity>=9.0",'
-OPENAPI_ENTRY = '("get", "/api/v1/reports/first-words"): {422},'
 ENV_KEY, ENV_VALUE = "ACCESS_TOKEN_EXPIRE_MINUTES", "20"
 
 
@@ -303,18 +302,6 @@ def change_env_default(env_example: Path) -> str:
     return f"{ENV_KEY}={ENV_VALUE}"
 
 
-def declare_route_in_openapi_test(project: Path) -> str | None:
-    """The service's OpenAPI test lists every route and its errors: add ours to the table."""
-    test = project / "tests" / "test_openapi.py"
-    source = test.read_text() if test.exists() else ""
-    match = re.search(r"^ROUTES = \{\n.*?^\}", source, re.MULTILINE | re.DOTALL)
-    if match is None:
-        return None
-    end = match.end() - 1
-    test.write_text(source[:end] + f"    {OPENAPI_ENTRY}\n" + source[end:])
-    return OPENAPI_ENTRY
-
-
 def make_user_edits(project: Path) -> dict[str, str]:
     """Edit the project as its team would; returns path -> text that must survive the update."""
     (project / "app" / "services" / "reports.py").write_text(REPORTS_SERVICE)
@@ -326,10 +313,8 @@ def make_user_edits(project: Path) -> dict[str, str]:
         readme.write(README_SECTION)
     add_dependency(project / "pyproject.toml")
     env_line = change_env_default(project / ".env.example")
-    openapi_entry = declare_route_in_openapi_test(project)
     commit_all(project, "Team changes: reports route, runbook, token lifetime, tenacity")
-    evidence = {} if openapi_entry is None else {"tests/test_openapi.py": openapi_entry}
-    return evidence | {
+    return {
         "app/services/reports.py": "def count_first_words(",
         "app/api/v1/reports.py": '@router.get("/first-words")',
         "tests/test_reports.py": "def test_first_words_route",

@@ -5,7 +5,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
+from app.core.config import get_settings
+
+BASE_URL = "http://testserver/api/v1"
 PASSWORD = "Correct-Horse-9-Battery!"
 _counter = itertools.count()
 
@@ -67,3 +71,19 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
     assert body["detail"]
     assert set(body) <= {"detail", "code", "errors"}
     return body
+
+
+def client_from(app: FastAPI, address: str, port: int = 50000) -> httpx.AsyncClient:
+    """A client whose requests come from another peer address (use it with `async with`)."""
+    transport = httpx.ASGITransport(app=app, client=(address, port))
+    return httpx.AsyncClient(transport=transport, base_url=BASE_URL)
+
+
+async def admin_headers(client: httpx.AsyncClient) -> dict[str, str]:
+    """Log in as the bootstrap admin (FIRST_ADMIN_EMAIL / FIRST_ADMIN_PASSWORD)."""
+    settings = get_settings()
+    assert settings.FIRST_ADMIN_EMAIL is not None
+    assert settings.FIRST_ADMIN_PASSWORD is not None
+    password = settings.FIRST_ADMIN_PASSWORD.get_secret_value()
+    tokens = await login(client, settings.FIRST_ADMIN_EMAIL, password)
+    return bearer(tokens["access_token"])

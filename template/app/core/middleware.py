@@ -58,7 +58,8 @@ class ObservabilityMiddleware:
                 message["headers"] = headers
             await send(message)
 
-        self.metrics.in_flight.inc()
+        metrics = self.metrics
+        metrics.in_flight_count += 1
         try:
             await self.app(scope, receive, send_with_headers)
         except Exception:
@@ -66,19 +67,20 @@ class ObservabilityMiddleware:
             if not started:
                 await internal_error_response()(scope, receive, send_with_headers)
         finally:
-            self.metrics.in_flight.dec()
+            metrics.in_flight_count -= 1
             elapsed = time.perf_counter() - start
             route = _route_template(scope)
-            self.metrics.observe(scope["method"], route, status, elapsed)
-            access_logger.info(
-                "request",
-                extra={
-                    **_request_fields(scope),
-                    "route": route,
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 2),
-                },
-            )
+            metrics.observe(scope["method"], route, status, elapsed)
+            if access_logger.isEnabledFor(logging.INFO):  # the fields are built only when logged
+                access_logger.info(
+                    "request",
+                    extra={
+                        **_request_fields(scope),
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 2),
+                    },
+                )
             request_id_var.reset(token)
 
 
@@ -92,8 +94,18 @@ def _request_fields(scope: Scope) -> dict[str, Any]:
 
 
 def _route_template(scope: Scope) -> str:
-    route = scope.get("route")
-    return getattr(route, "path", None) or "unmatched"
+    """The matched route's path template, e.g. /api/v1/items/{item_id}: a bounded label.
+
+    FastAPI may report the template without the prefixes of the routers that include it, so
+    the real path supplies the leading segments and the template the rest.
+    """
+    template: str | None = getattr(scope.get("route"), "path", None)
+    if template is None:
+        return "unmatched"
+    path: str = scope["path"]
+    if "{" not in template:
+        return path  # a static route: the path is its own template
+    return path.rsplit("/", template.count("/"))[0] + template
 
 
 class BodySizeLimitMiddleware:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 # The first commit that rendered the complete default service: the oldest base `nox -s update`
 # updates from. Full 40-character SHA, or None until that commit exists.
-FIRST_FULL_SERVICE: str | None = None
+FIRST_FULL_SERVICE: str | None = "988ced9763df8a4b5fd0a614ff4aecc9bcd7b4b8"
 
 # version -> full commit SHA of the release.
-RELEASES: dict[str, str] = {}
+RELEASES: dict[str, str] = {
+    "0.1.0": "34b9d2ff9bc47f4a735a6223de24204ae6d71a9c",
+}

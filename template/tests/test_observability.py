@@ -211,7 +211,8 @@ async def test_preflight_from_other_origins_is_not_allowed(client: httpx.AsyncCl
             "/auth/login", headers={"Origin": origin, "Access-Control-Request-Method": "POST"}
         )
 
-        assert response.status_code == 400
+        body = assert_error(response, 400, "cors_error")
+        assert "origin" in body["detail"]
         assert "access-control-allow-origin" not in response.headers
 
 

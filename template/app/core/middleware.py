@@ -1,7 +1,8 @@
 """Pure ASGI middleware: a few attribute lookups per request, no BaseHTTPMiddleware copies.
 
 ObservabilityMiddleware does request ids, timing, metrics and the access log in one layer;
-BodySizeLimitMiddleware refuses bodies over the configured size with 413.
+BodySizeLimitMiddleware refuses bodies over the configured size with 413; CORSMiddleware is
+Starlette's, with its refusals in the standard error shape.
 """
 
 import logging
@@ -10,6 +11,9 @@ import time
 import uuid
 from typing import Any
 
+from starlette.datastructures import Headers
+from starlette.middleware import cors
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import RequestTooLarge, error_response, internal_error_response
@@ -136,3 +140,19 @@ class BodySizeLimitMiddleware:
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+class CORSMiddleware(cors.CORSMiddleware):
+    """Starlette's CORS middleware, with refused preflights in the standard error shape."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        headers = {
+            name: value
+            for name, value in response.headers.items()
+            if name not in ("content-length", "content-type")
+        }
+        detail = bytes(response.body).decode()  # e.g. "Disallowed CORS origin"
+        return error_response(response.status_code, detail, "cors_error", headers=headers)

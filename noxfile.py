@@ -10,6 +10,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import nox
@@ -67,7 +68,9 @@ def generated(session: nox.Session, combo: Combination) -> None:
     """Render one combination outside the repo, install it with uv and run every gate."""
     install_dev(session)
     dest = WORK / "generated" / combo.id
+    start = time.perf_counter()
     render(session, combo, dest)
+    session.log(f"render time: {time.perf_counter() - start:.1f}s")
     run_gates(session, combo, dest, redis_db=DEEP.index(combo) + 1)
 
 
@@ -102,11 +105,19 @@ def run_gates(session: nox.Session, combo: Combination, dest: Path, redis_db: in
         session.run("psql", PG_ADMIN_URL, "-qc", f"CREATE DATABASE {db_name}", external=True)
     if combo.uses_redis:
         env["TEST_REDIS_URL"] = f"{REDIS_BASE_URL}/{redis_db}"
+    timings: list[str] = []
+
+    def timed(name: str, *args: str) -> None:
+        start = time.perf_counter()
+        session.run(*args, env=env, external=True)
+        timings.append(f"{name} {time.perf_counter() - start:.1f}s")
+
     with session.chdir(dest):
-        session.run("uv", "sync", "--python", PYTHON, env=env, external=True)
         try:
+            timed("install", "uv", "sync", "--python", PYTHON)
             for gate in GATES:
-                session.run("uv", "run", "--no-sync", *gate, env=env, external=True)
+                timed(" ".join(gate[:2]), "uv", "run", "--no-sync", *gate)
+            session.log("gate times: " + ", ".join(timings))
         finally:
             if combo.database == "postgresql":
                 drop = f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"
@@ -231,3 +242,26 @@ def contract(session: nox.Session, combo: Combination) -> None:
         if combo.database == "postgresql":
             drop = f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"
             session.run("psql", PG_ADMIN_URL, "-qc", drop, external=True, silent=True)
+
+
+# --- bench (issue 5): SPEC section 4, side by side with a bare FastAPI app; only when asked ---
+
+BENCH_REQUIREMENTS = ("matplotlib==3.10.9",)
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmark one combination against a bare FastAPI app (SPEC section 4), e.g.
+    `nox -s bench -- database=postgresql use_async=false` (copier answers as key=value).
+
+    Writes docs/bench/<combination>.json, prints a markdown table and redraws
+    docs/performance.png from every result there; fails when a target is missed. Quick run:
+    BENCH_DURATION=2 BENCH_ROUNDS=1 BENCH_SKIP=tests,copier. BENCH_VCS_REF= (empty) benchmarks
+    the working tree instead of HEAD. Details in scripts/bench.py.
+    """
+    if not shutil.which("wrk"):
+        session.error("wrk is not installed; it is a Debian package: apt-get install -y wrk")
+    install_dev(session)  # copier
+    session.install(*BENCH_REQUIREMENTS)
+    bench_args = ["--workdir", str(WORK / "bench"), *session.posargs]
+    session.run("python", str(ROOT / "scripts" / "bench.py"), *bench_args)

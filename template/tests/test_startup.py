@@ -1,0 +1,56 @@
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from app import main
+from app.core.config import Settings, get_settings, load_settings
+
+
+@pytest.fixture
+def keep_logging() -> Iterator[None]:
+    """create_app configures logging; give the suite its own back afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.mark.usefixtures("keep_logging")
+async def test_start_up_applies_the_migrations_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[Settings] = []
+    monkeypatch.setattr(main, "upgrade_to_head", calls.append)
+    settings = get_settings().model_copy(update={"MIGRATE_ON_STARTUP": True})
+    app = main.create_app(settings)
+
+    async with app.router.lifespan_context(app):
+        assert calls == [settings]
+
+
+@pytest.mark.usefixtures("keep_logging")
+async def test_start_up_leaves_the_schema_alone_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[Settings] = []
+    monkeypatch.setattr(main, "upgrade_to_head", calls.append)
+    app = main.create_app(get_settings())
+
+    async with app.router.lifespan_context(app):
+        assert calls == []
+
+
+@pytest.mark.parametrize(
+    ("environment", "explicit", "expected"),
+    [
+        ("development", None, True),
+        ("test", None, False),
+        ("development", False, False),
+        ("test", True, True),
+    ],
+)
+def test_migrations_at_start_up_default_to_development_only(
+    environment: str, explicit: bool | None, expected: bool
+) -> None:
+    overrides: dict[str, object] = {"ENVIRONMENT": environment}
+    if explicit is not None:
+        overrides["MIGRATE_ON_STARTUP"] = explicit
+    assert load_settings(**overrides).MIGRATE_ON_STARTUP is expected

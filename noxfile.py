@@ -6,8 +6,10 @@ so a project rendered under .nox/ could be silently skipped).
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -22,7 +24,15 @@ nox.options.default_venv_backend = "uv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_external_run = True
 # `uv run nox` = the whole test suite; `bench` runs only when asked for.
-nox.options.sessions = ["template", "lint", "docs", "generated", "update", "contract"]
+nox.options.sessions = [
+    "template",
+    "lint",
+    "docs",
+    "generated",
+    "versions",
+    "update",
+    "contract",
+]
 
 ROOT = Path(__file__).parent
 PYTHON = "3.11"
@@ -72,6 +82,42 @@ def generated(session: nox.Session, combo: Combination) -> None:
     render(session, combo, dest)
     session.log(f"render time: {time.perf_counter() - start:.1f}s")
     run_gates(session, combo, dest, redis_db=DEEP.index(combo) + 1)
+
+
+def find_interpreter(version: str) -> str | None:
+    """A local CPython `version` (PATH or pyenv), never a download."""
+    candidates = [shutil.which(f"python{version}")]
+    candidates += sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}.*/bin/python")))
+    for candidate in filter(None, candidates):
+        probe = subprocess.run([candidate, "--version"], capture_output=True, check=False)
+        if probe.returncode == 0:
+            return candidate
+    return None
+
+
+@nox.session(python=PYTHON)
+@nox.parametrize("version", ["3.12", "3.13", "3.14"])
+def versions(session: nox.Session, version: str) -> None:
+    """The defaults rendered for `version` run on that interpreter: install, mypy, tests.
+
+    Without a local interpreter (none is ever downloaded) the project is still type-checked
+    for `version` (mypy's python_version comes from the answer) on Python 3.11.
+    """
+    install_dev(session)
+    combo = Combination(f"python{version}", {"python_version": version})
+    dest = WORK / "versions" / combo.id
+    render(session, combo, dest)
+    interpreter = find_interpreter(version)
+    gates: list[tuple[str, ...]] = [("mypy", "app")]
+    if interpreter is None:
+        session.log(f"no local Python {version}: type-checking for it on Python {PYTHON} only")
+    else:
+        gates.append(("pytest", "-q", "-p", "no:cacheprovider"))
+    env = {"UV_PROJECT_ENVIRONMENT": str(dest / ".venv"), "VIRTUAL_ENV": None}
+    with session.chdir(dest):
+        session.run("uv", "sync", "--python", interpreter or PYTHON, env=env, external=True)
+        for gate in gates:
+            session.run("uv", "run", "--no-sync", *gate, env=env, external=True)
 
 
 # --- copier update (issue 4): scripts/update_check.py does the update, this runs the gates ---

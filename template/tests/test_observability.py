@@ -99,6 +99,28 @@ async def test_logs_are_json_lines_with_the_request_id(
     assert {"ts", "msg", "duration_ms", "client"} <= set(entry)
 
 
+async def test_probes_are_logged_at_debug_only(
+    client: httpx.AsyncClient, stdout_logs: LogReader
+) -> None:
+    await client.get("/health/live")
+    await client.get("/health/ready")
+    await client.get("/metrics")
+    await client.get("/users/me")
+
+    access = [line for line in stdout_logs() if line.get("logger") == "app.access"]
+    probes = [line for line in access if line["path"] != "/api/v1/users/me"]
+    assert [line["path"] for line in access if line not in probes] == ["/api/v1/users/me"]
+    if logging.getLogger().level == logging.DEBUG:
+        assert {line["route"] for line in probes} == {
+            "/api/v1/health/live",
+            "/api/v1/health/ready",
+            "/api/v1/metrics",
+        }
+        assert {line["level"] for line in probes} == {"debug"}
+    else:
+        assert probes == []
+
+
 async def test_logs_never_contain_passwords_tokens_or_hashes(
     client: httpx.AsyncClient, stdout_logs: LogReader
 ) -> None:

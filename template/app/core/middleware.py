@@ -6,9 +6,9 @@ Starlette's, with its refusals in the standard error shape.
 """
 
 import logging
+import os
 import re
 import time
-import uuid
 from typing import Any
 
 from starlette.datastructures import Headers
@@ -32,13 +32,22 @@ def _request_id(scope: Scope) -> str:
             if _SAFE_REQUEST_ID.fullmatch(candidate):
                 return candidate
             break
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # as random as uuid4().hex, at a quarter of the cost
 
 
 class ObservabilityMiddleware:
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    """Request id, timing headers, metrics and one JSON access-log line per request.
+
+    Requests to `quiet_routes` (probes and scrapes, which would otherwise be most of the log)
+    are logged at DEBUG instead of INFO; they are counted in the metrics like any other.
+    """
+
+    def __init__(
+        self, app: ASGIApp, metrics: Metrics, quiet_routes: frozenset[str] = frozenset()
+    ) -> None:
         self.app = app
         self.metrics = metrics
+        self.quiet_routes = quiet_routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -75,8 +84,10 @@ class ObservabilityMiddleware:
             elapsed = time.perf_counter() - start
             route = _route_template(scope)
             metrics.observe(scope["method"], route, status, elapsed)
-            if access_logger.isEnabledFor(logging.INFO):  # the fields are built only when logged
-                access_logger.info(
+            level = logging.DEBUG if route in self.quiet_routes else logging.INFO
+            if access_logger.isEnabledFor(level):  # the fields are built only when logged
+                access_logger.log(
+                    level,
                     "request",
                     extra={
                         **_request_fields(scope),
@@ -143,7 +154,23 @@ class BodySizeLimitMiddleware:
 
 
 class CORSMiddleware(cors.CORSMiddleware):
-    """Starlette's CORS middleware, with refused preflights in the standard error shape."""
+    """Starlette's CORS middleware, with refused preflights in the standard error shape.
+
+    Requests without an Origin header (most of them: probes, servers, curl) skip its header
+    parsing and only get the `Vary: Origin` that keeps shared caches honest.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or any(name == b"origin" for name, _ in scope["headers"]):
+            await super().__call__(scope, receive, send)
+            return
+
+        async def send_with_vary(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), (b"vary", b"Origin")]
+            await send(message)
+
+        await self.app(scope, receive, send_with_vary)
 
     def preflight_response(self, request_headers: Headers) -> Response:
         response = super().preflight_response(request_headers)

@@ -16,7 +16,12 @@ from starlette.middleware import cors
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import RequestTooLarge, error_response, internal_error_response
+from app.core.errors import (
+    RequestTooLarge,
+    error_response,
+    http_error_response,
+    internal_error_response,
+)
 from app.core.logging import request_id_var
 from app.core.metrics import Metrics
 
@@ -135,8 +140,7 @@ class BodySizeLimitMiddleware:
         for name, value in scope["headers"]:
             if name == b"content-length":
                 if not value.isdigit() or int(value) > self.max_bytes:
-                    response = error_response(413, "Request body too large", "request_too_large")
-                    await response(scope, receive, send)
+                    await http_error_response(RequestTooLarge())(scope, receive, send)
                     return
                 break
         received = 0

@@ -98,7 +98,9 @@ def compose(project: Path) -> dict[str, Any]:
 
 def routes(project: Path) -> set[str]:
     """Full paths of the GET routes in app/api/v1: the package router's prefix, each module
-    router's prefix, then the decorator's path."""
+    router's prefix, then the decorator's path. A route a module adds to the application
+    itself, `add_api_route(f"{prefix}/path", ...)`, gets the package router's prefix, which is
+    what main.py passes it."""
 
     def prefix(tree: ast.Module) -> str:
         for node in ast.walk(tree):
@@ -115,10 +117,16 @@ def routes(project: Path) -> set[str]:
         tree = ast.parse(module.read_text())
         own = prefix(tree) if module.name != "__init__.py" else ""
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "get":
-                first = node.args[0] if node.args else None
-                if isinstance(first, ast.Constant) and isinstance(first.value, str):
-                    paths.add(top + own + first.value)
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            method, first = getattr(node.func, "attr", None), node.args[0]
+            if method == "get" and isinstance(first, ast.Constant):
+                paths.add(top + own + str(first.value))
+            elif method == "add_api_route" and isinstance(first, ast.JoinedStr):
+                literal = "".join(
+                    str(part.value) for part in first.values if isinstance(part, ast.Constant)
+                )
+                paths.add(top + literal)
     return paths
 
 

@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--python", default="3.11")
+    parser.add_argument("--vcs-ref", default="HEAD", help="template commit to render")
     args = parser.parse_args(argv)
     answers = bench.parse_answers(args.answers)
     combo = bench.combination_id(answers)
@@ -92,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True)
     dest, venv = workdir / "project", workdir / "project" / ".venv"
     bench.log(f"rendering and installing {combo}")
-    bench.run(bench.copier_argv(answers, dest, "HEAD"), timeout=300)
+    bench.run(bench.copier_argv(answers, dest, args.vcs_ref), timeout=300)
     uv_env = bench.clean_env(UV_PROJECT_ENVIRONMENT=str(venv))
     bench.run(["uv", "sync", "--python", args.python], cwd=dest, env=uv_env, timeout=900)
     server = None

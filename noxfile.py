@@ -208,7 +208,7 @@ def docs(session: nox.Session) -> None:
     """
     install_dev(session)  # copier and PyYAML: the reference pages render the template
     session.install(*DOCS_REQUIREMENTS)
-    site = WORK / "site"
+    site = ROOT / "site"  # this checkout's own (git-ignored), never a folder other checkouts share
     quiet = {"NO_MKDOCS_2_WARNING": "1"}  # mkdocs-material's end-of-life banner
     session.run("mkdocs", "build", "--strict", "-d", str(site), *session.posargs, env=quiet)
     session.log(f"site built in {site}")

@@ -1,5 +1,6 @@
 """HTTP semantics a client or a probe relies on: HEAD, Allow, 204, 413, the docs page."""
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -10,6 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.api.docs import ASSETS_PATH
 from app.core.config import get_settings
+from app.core.errors import HTTP_CODES, AppError
 from app.main import create_app
 from tests.helpers import assert_error, client_from, register_and_login
 
@@ -191,3 +193,13 @@ async def test_each_error_example_matches_its_status(app: FastAPI) -> None:
     assert {example["detail"] for _, status, example in found if status == "401"} != {
         "Item not found"
     }
+
+
+def test_the_readme_lists_every_error_code() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    errors = readme[readme.index("## Errors") :]
+    codes = {HTTP_CODES[status] for status in (400, 401, 404, 405, 409, 413, 422, 503)}
+    codes |= {error.code for error in AppError.__subclasses__()}
+    codes |= {"cors_error", "db_integrity_error", "internal_error"}
+
+    assert [code for code in sorted(codes) if f"`{code}`" not in errors] == []

@@ -3,53 +3,44 @@ do, JSON log lines without terminal colour codes."""
 
 import json
 import logging
-import os
-import subprocess
-import sys
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.exc import OperationalError
+from starlette.types import Message
 
+from app import main
+from app.core.config import Settings, SettingsError, get_settings, load_settings
+from app.core.errors import StartupError
 from app.core.logging import JsonFormatter
-
-PROJECT = Path(__file__).resolve().parents[1]
-
-
-def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """Run in the project with the test settings of conftest.py, changed by `env`."""
-    return subprocess.run(  # noqa: S603 (our own interpreter and arguments)
-        [sys.executable, *args],
-        cwd=PROJECT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+from app.db.migrations import ALEMBIC_INI
 
 
-@pytest.mark.parametrize("command", [["-c", "import app.main"], ["-m", "alembic", "current"]])
-def test_bad_settings_stop_the_service_with_one_line_per_problem(command: list[str]) -> None:
-    result = run(
-        *command, SECRET_KEY="change-me-please-0123456789abcdef0123456789", CLOCK_SKEW_SECONDS="-1"
-    )
+def test_bad_settings_stop_the_process_with_one_line_per_problem() -> None:
+    """A SettingsError is a SystemExit: wherever it escapes (importing the app, alembic's
+    env.py, a worker), Python prints its message alone to stderr and exits with status 1."""
+    with pytest.raises(SystemExit) as stopped:
+        load_settings(SECRET_KEY="change-me-please-0123456789abcdef0123", CLOCK_SKEW_SECONDS=-1)
 
-    assert result.returncode == 1
-    assert "Traceback" not in result.stderr
-    assert result.stderr.splitlines() == [
+    assert isinstance(stopped.value, SettingsError)
+    assert stopped.value.code == str(stopped.value)  # a message, not a status: printed, exit 1
+    assert str(stopped.value).splitlines() == [
         "Invalid settings:",
         "  SECRET_KEY: is still a placeholder; generate one with `openssl rand -hex 32`",
         "  CLOCK_SKEW_SECONDS: Input should be greater than or equal to 0",
     ]
 
 
-def test_alembic_prints_what_it_does(tmp_path: Path) -> None:
-    result = run(
-        "-m", "alembic", "upgrade", "head", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/a.db"
-    )
+@pytest.mark.usefixtures("keep_logging")
+def test_alembic_on_the_command_line_says_what_it_does(capsys: pytest.CaptureFixture[str]) -> None:
+    config = Config(ALEMBIC_INI)  # as the CLI builds it: no settings passed in
+    config.config_file_name = str(ALEMBIC_INI)
 
-    assert result.returncode == 0, result.stderr
-    assert "Running upgrade  -> 0001" in result.stderr
+    command.upgrade(config, "head")  # the test database is at head already: nothing to do
+
+    assert "INFO  alembic.runtime.migration: Context impl" in capsys.readouterr().err
 
 
 def test_json_logs_carry_no_terminal_colour_codes() -> None:
@@ -60,3 +51,44 @@ def test_json_logs_carry_no_terminal_colour_codes() -> None:
 
     assert entry["msg"] == "Started"
     assert "color_message" not in entry
+
+
+@pytest.fixture
+def keep_logging() -> Iterator[None]:
+    """create_app configures logging; give the suite its own back afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.mark.usefixtures("keep_logging")
+async def test_a_database_that_cannot_be_migrated_stops_start_up_with_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def missing_database(_: Settings) -> None:
+        reason = Exception('database "my_service" does not exist\nDETAIL: more')
+        raise OperationalError("connect", None, reason)
+
+    monkeypatch.setattr(main, "upgrade_to_head", missing_database)
+    app = main.create_app(get_settings().model_copy(update={"MIGRATE_ON_STARTUP": True}))
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "lifespan.startup"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    with pytest.raises(StartupError):
+        await app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send)
+
+    # uvicorn logs this message, then "Application startup failed. Exiting." (exit status 3)
+    assert sent == [
+        {
+            "type": "lifespan.startup.failed",
+            "message": "Cannot migrate the database (SQLALCHEMY_DATABASE_URI): "
+            'database "my_service" does not exist',
+        }
+    ]

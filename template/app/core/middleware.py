@@ -9,6 +9,7 @@ error shape.
 import logging
 import os
 import re
+import sys
 import time
 from typing import Any
 
@@ -19,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import (
     RequestTooLarge,
+    StartupError,
     error_response,
     internal_error_response,
 )
@@ -60,6 +62,8 @@ class ObservabilityMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                send = _brief_startup_failure(send)
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
@@ -117,6 +121,19 @@ class ObservabilityMiddleware:
                     },
                 )
             request_id_var.reset(token)
+
+
+def _brief_startup_failure(send: Send) -> Send:
+    """A StartupError is reported by its message, one line, instead of Starlette's traceback."""
+
+    async def send_brief(message: Message) -> None:
+        if message["type"] == "lifespan.startup.failed":
+            error = sys.exc_info()[1]  # Starlette reports the failure while handling it
+            if isinstance(error, StartupError):
+                message = {**message, "message": str(error)}
+        await send(message)
+
+    return send_brief
 
 
 def _request_fields(scope: Scope) -> dict[str, Any]:

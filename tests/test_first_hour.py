@@ -83,3 +83,19 @@ def test_readme_pip_install_and_a_real_env_file_leave_the_suite_green(
     run("-m", "pip", "install", "--quiet", "-U", "pip")
     run("-m", "pip", "install", "--quiet", "-e", ".", "--group", "dev")
     run("-m", "pytest", "-q", "-p", "no:cacheprovider")  # README: the one test command
+
+
+@pytest.mark.parametrize("version", ["3.11", "3.13"])
+def test_python_version_pins_the_image_and_ci_not_the_local_interpreter(
+    render: Renders, version: str
+) -> None:
+    """No `.python-version` is rendered: uv would then need exactly that interpreter (and
+    download it where it is missing), and pyenv reads the same file, hiding a `uv` installed
+    into another pyenv Python. The README says so and how to pin one (docs/getting-started.md).
+    """
+    project = render(python_version=version)
+
+    assert not (project / ".python-version").exists()
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    assert f"`uv python pin {version}`" in readme
+    assert "never downloads one" in readme

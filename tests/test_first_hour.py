@@ -16,7 +16,7 @@ import venv
 from pathlib import Path
 
 import pytest
-from conftest import Renders
+from conftest import ROOT, Renders
 
 # Settings a developer might have in .env or in their shell; each would break a test that read it.
 DEVELOPER_SETTINGS = {
@@ -99,3 +99,26 @@ def test_python_version_pins_the_image_and_ci_not_the_local_interpreter(
     readme = (project / "README.md").read_text(encoding="utf-8")
     assert f"`uv python pin {version}`" in readme
     assert "never downloads one" in readme
+
+
+def test_the_postgresql_readme_walks_from_zero_to_a_running_service(render: Renders) -> None:
+    project = render(database="postgresql", docker=True)
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    start = readme[: readme.index("## Tests and checks")]
+
+    assert "createdb -h localhost -U postgres my_service" in start  # the database to create
+    assert "SQLALCHEMY_DATABASE_URI" in start  # where a different server goes
+    assert "Running upgrade  -> 0001" in start  # what `alembic upgrade head` prints
+    docker = readme[readme.index("## Docker") :]
+    assert "POSTGRES_PASSWORD" in docker  # compose refuses to start without it
+    assert "POSTGRES_PASSWORD=" in (project / ".env.example").read_text(encoding="utf-8")
+
+
+def test_the_readme_says_how_to_render_a_local_checkout_or_a_given_commit() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    quick_start = readme[readme.index("## Quick start") : readme.index("## Options")]
+
+    assert "gh:<owner>" not in quick_start
+    assert "copier copy --trust ../fastapi-service-template my-service" in quick_start
+    assert "--vcs-ref=" in quick_start
+    assert "No git tags found" in quick_start  # what happens without tags

@@ -32,6 +32,7 @@ nox.options.sessions = [
     "versions",
     "update",
     "contract",
+    "browser",
 ]
 
 ROOT = Path(__file__).parent
@@ -128,7 +129,7 @@ UPDATE_COMBOS = [c for c in DEEP if c.id in ("sqlite-async-memory", "postgresql-
 GATES: tuple[tuple[str, ...], ...] = (
     ("ruff", "check", "."),
     ("ruff", "format", "--check", "."),
-    ("mypy", "app"),
+    ("mypy", "."),  # app/ strictly, and the tests and alembic/env.py with it
     ("alembic", "upgrade", "head"),
     ("alembic", "check"),
     ("pytest", "-q", "-p", "no:cacheprovider"),
@@ -208,7 +209,7 @@ def docs(session: nox.Session) -> None:
     """
     install_dev(session)  # copier and PyYAML: the reference pages render the template
     session.install(*DOCS_REQUIREMENTS)
-    site = WORK / "site"
+    site = ROOT / "site"  # this checkout's own (git-ignored), never a folder other checkouts share
     quiet = {"NO_MKDOCS_2_WARNING": "1"}  # mkdocs-material's end-of-life banner
     session.run("mkdocs", "build", "--strict", "-d", str(site), *session.posargs, env=quiet)
     session.log(f"site built in {site}")
@@ -288,6 +289,33 @@ def contract(session: nox.Session, combo: Combination) -> None:
         if combo.database == "postgresql":
             drop = f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"
             session.run("psql", PG_ADMIN_URL, "-qc", drop, external=True, silent=True)
+
+
+# --- browser (issue 11): /docs in Debian's Chromium, with no network beyond loopback ---
+
+PLAYWRIGHT = "playwright==1.65.2"  # its Python package and driver only: the browser is Debian's
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+@nox.session(python=PYTHON)
+def browser(session: nox.Session) -> None:
+    """Render the defaults, start the service and let Chromium do a newcomer's first /docs
+    visit: Authorize, run GET /api/v1/users/me, see 200. Saves a screenshot in the session's
+    output folder. Chromium is Debian's: `apt-get install -y chromium` (.ci/run does it).
+    """
+    if not Path(CHROMIUM).exists():
+        session.error(f"no Chromium at {CHROMIUM}: apt-get install -y chromium")
+    install_dev(session)
+    session.install(PLAYWRIGHT)
+    dest = WORK / "browser" / "defaults"
+    render(session, Combination("defaults", {}), dest)
+    env = {"UV_PROJECT_ENVIRONMENT": str(dest / ".venv"), "VIRTUAL_ENV": None}
+    with session.chdir(dest):
+        session.run("uv", "sync", "--python", PYTHON, env=env, external=True)
+    screenshot = WORK / "browser" / "docs-users-me.png"
+    script = ROOT / "scripts" / "browser_check.py"
+    session.run("python", str(script), str(dest), "--screenshot", str(screenshot),
+                "--chromium", CHROMIUM, env={"PYTHONPATH": str(ROOT / "scripts")})  # fmt: skip
 
 
 # --- bench (issue 5): SPEC section 4, side by side with a bare FastAPI app; only when asked ---

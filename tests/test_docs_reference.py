@@ -57,7 +57,7 @@ def test_options_reference_lists_every_question(copier_config: dict[str, Any]) -
     summary = _rows(page)
     for question in reference.questions(copier_config):
         assert question.name in summary, f"{question.name} missing from the summary table"
-        assert f"### `{question.name}` {{ #{question.name} }}" in page, question.name
+        assert f"### `{question.name}`\n" in page, question.name
         if question.help:
             assert question.help in page, question.name
 
@@ -104,8 +104,40 @@ def test_settings_reference_marks_optional_settings(
 def test_reference_pages_include_the_generated_sections() -> None:
     options_page = (ROOT / "docs" / "options.md").read_text("utf-8")
     assert reference.has_marker(options_page, reference.OPTIONS_MARKER)
+    assert reference.has_marker(options_page, reference.end_marker(reference.OPTIONS_MARKER))
     settings_page = (ROOT / "docs" / "service" / "settings.md").read_text("utf-8")
     assert reference.has_marker(settings_page, reference.SETTINGS_MARKER)
+    assert reference.has_marker(settings_page, reference.end_marker(reference.SETTINGS_MARKER))
+
+
+def test_committed_reference_tables_are_what_the_generator_writes(
+    copier_config: dict[str, Any], settings: Any
+) -> None:
+    """The Markdown reads the same unbuilt (on GitHub) as built: the tables are committed.
+
+    Fix with `uv run python docs/hooks/reference.py`.
+    """
+    generated = {
+        "options.md": (reference.OPTIONS_MARKER, reference.options_reference(copier_config)),
+        "service/settings.md": (
+            reference.SETTINGS_MARKER,
+            reference.settings_reference(settings, copier_config),
+        ),
+    }
+    for page, (marker, text) in generated.items():
+        committed = (ROOT / "docs" / page).read_text("utf-8")
+        assert reference.with_generated(committed, marker, text) == committed, page
+
+
+def test_a_page_without_its_block_gets_one() -> None:
+    marker = reference.OPTIONS_MARKER
+    page = f"# Options\n\n{marker}\n\nAfter.\n"
+
+    filled = reference.with_generated(page, marker, "| a |\n")
+    refilled = reference.with_generated(filled, marker, "| b |\n")
+
+    assert filled == f"# Options\n\n{marker}\n\n| a |\n\n{reference.end_marker(marker)}\n\nAfter.\n"
+    assert refilled == filled.replace("| a |", "| b |")
 
 
 def test_cited_rendered_tests_exist() -> None:

@@ -1,8 +1,13 @@
-"""Reference pages generated from their sources at build time, so they cannot drift.
+"""Reference pages generated from their sources, so they cannot drift.
 
-* ``<!-- generated:options -->`` becomes the options reference, read from ``copier.yml``.
-* ``<!-- generated:settings -->`` becomes the settings reference, read with ``ast`` from
+* ``<!-- generated:options -->`` holds the options reference, read from ``copier.yml``.
+* ``<!-- generated:settings -->`` holds the settings reference, read with ``ast`` from
   ``app/core/config.py`` of the template rendered for a few combinations.
+
+Each block runs to its ``<!-- end generated:... -->`` line and is committed, so the Markdown
+reads the same on GitHub as on the built site; ``uv run python docs/hooks/reference.py``
+rewrites the blocks, the site build refreshes them and warns (fails, strictly) when the
+committed ones are stale, and ``tests/test_docs_reference.py`` keeps them equal.
 * Every ``tests/<file>.py::<test>`` that a page cites must exist in the rendered suite
   (``template/tests/``).
 
@@ -137,7 +142,8 @@ def options_reference(config: dict[str, Any]) -> str:
         kind = f"`{q.type}` (choice)" if q.choices else f"`{q.type}`"
         lines.append(f"| [`{q.name}`](#{q.name}) | {kind} | {_default(q)} | {when} |")
     for q in asked:
-        lines += ["", f"### `{q.name}` {{ #{q.name} }}", "", q.help or "*(no help text)*", ""]
+        # No attr_list id: the heading's own slug is the name, on GitHub and on the site alike.
+        lines += ["", f"### `{q.name}`", "", q.help or "*(no help text)*", ""]
         lines.append(f"- **Type:** `{q.type}`")
         if "default" in q.spec:
             lines.append(f"- **Default:** {_code(q.spec['default'])}")
@@ -467,16 +473,53 @@ def has_marker(markdown: str, marker: str) -> bool:
     return re.search(rf"^{re.escape(marker)}[ \t]*$", markdown, re.M) is not None
 
 
-def _expand(markdown: str, marker: str, text: str) -> str:
-    return re.sub(rf"^{re.escape(marker)}[ \t]*$", lambda _: text, markdown, flags=re.M)
+def end_marker(marker: str) -> str:
+    return marker.replace("<!-- generated:", "<!-- end generated:")
+
+
+def _block(marker: str) -> re.Pattern[str]:
+    """The marker line through its end line, or the marker line alone (a page not yet filled)."""
+    begin, end = re.escape(marker), re.escape(end_marker(marker))
+    return re.compile(rf"^{begin}[ \t]*\n.*?^{end}[ \t]*$|^{begin}[ \t]*$", re.M | re.S)
+
+
+def with_generated(markdown: str, marker: str, text: str) -> str:
+    """``markdown`` with the block of ``marker`` holding ``text``."""
+    block = f"{marker}\n\n{text}\n{end_marker(marker)}"
+    return _block(marker).sub(lambda _: block, markdown, count=1)
+
+
+PAGES = {"options.md": OPTIONS_MARKER, "service/settings.md": SETTINGS_MARKER}
+
+
+def write_generated(root: Path = ROOT) -> list[str]:
+    """Rewrite the generated blocks of the committed pages; the pages that changed."""
+    _, options, settings = _generated(root)
+    texts = {OPTIONS_MARKER: options, SETTINGS_MARKER: settings}
+    changed = []
+    for page, marker in PAGES.items():
+        path = root / "docs" / page
+        markdown = path.read_text(encoding="utf-8")
+        fresh = with_generated(markdown, marker, texts[marker])
+        if fresh != markdown:
+            path.write_text(fresh, encoding="utf-8")
+            changed.append(page)
+    return changed
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     _, options, settings = _generated(ROOT)
-    if has_marker(markdown, OPTIONS_MARKER):
-        markdown = _expand(markdown, OPTIONS_MARKER, options)
+    for marker, text in ((OPTIONS_MARKER, options), (SETTINGS_MARKER, settings)):
+        if has_marker(markdown, marker):
+            fresh = with_generated(markdown, marker, text)
+            if fresh != markdown:
+                log.warning(
+                    "%s: the committed %s is stale; run `uv run python docs/hooks/reference.py`",
+                    page.file.src_uri,
+                    marker,
+                )
+            markdown = fresh
     if has_marker(markdown, SETTINGS_MARKER):
-        markdown = _expand(markdown, SETTINGS_MARKER, settings)
         for row in settings.splitlines():
             if "*(no description)*" in row:
                 name = row.split("`")[1]
@@ -484,3 +527,9 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     for citation in missing_tests(markdown):
         log.warning("%s cites %s, which is not in template/tests", page.file.src_uri, citation)
     return markdown
+
+
+if __name__ == "__main__":
+    logging.basicConfig(format="%(message)s")
+    for changed_page in write_generated():
+        print(f"rewrote docs/{changed_page}")

@@ -9,11 +9,13 @@ from typing import Any
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
-# Attributes every LogRecord has; anything else was passed with `extra=` and is logged.
+# Attributes every LogRecord has; anything else was passed with `extra=` and is logged, except
+# uvicorn's `color_message` (the message again, with ANSI colour escapes).
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
     "asctime",
     "taskName",
+    "color_message",
 }
 _encode = json.JSONEncoder(default=str).encode
 

@@ -1,13 +1,15 @@
 """Pure ASGI middleware: a few attribute lookups per request, no BaseHTTPMiddleware copies.
 
-ObservabilityMiddleware does request ids, timing, metrics and the access log in one layer;
-BodySizeLimitMiddleware refuses bodies over the configured size with 413; CORSMiddleware is
-Starlette's, with its refusals in the standard error shape.
+ObservabilityMiddleware does request ids, timing, metrics and the access log in one layer, and
+answers HEAD like GET without the body; BodySizeLimitMiddleware refuses bodies over the
+configured size with 413; CORSMiddleware is Starlette's, with its refusals in the standard
+error shape.
 """
 
 import logging
 import os
 import re
+import sys
 import time
 from typing import Any
 
@@ -18,8 +20,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import (
     RequestTooLarge,
+    StartupError,
     error_response,
-    http_error_response,
     internal_error_response,
 )
 from app.core.logging import request_id_var
@@ -45,6 +47,10 @@ class ObservabilityMiddleware:
 
     Requests to `quiet_routes` (probes and scrapes, which would otherwise be most of the log)
     are logged at DEBUG instead of INFO; they are counted in the metrics like any other.
+
+    HEAD is answered as GET without the body (RFC 9110 section 9.3.2), for every GET route:
+    uptime checkers and load balancers probe with HEAD. Done here rather than in a layer of
+    its own, which would cost every request an extra hop.
     """
 
     def __init__(
@@ -56,6 +62,8 @@ class ObservabilityMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                send = _brief_startup_failure(send)
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
@@ -63,6 +71,9 @@ class ObservabilityMiddleware:
         token = request_id_var.set(request_id)
         status = 500
         started = False
+        head = scope["method"] == "HEAD"
+        if head:
+            scope["method"] = "GET"  # routed as GET; restored below for the log and metrics
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status, started
@@ -71,9 +82,15 @@ class ObservabilityMiddleware:
                 status = message["status"]
                 elapsed_ms = (time.perf_counter() - start) * 1000
                 headers = list(message.get("headers", []))
+                if status == 204:  # no content, so no content type (RFC 9110 section 15.3.5)
+                    headers = [header for header in headers if header[0] != b"content-type"]
                 headers.append((b"x-request-id", request_id.encode()))
                 headers.append((b"x-process-time-ms", f"{elapsed_ms:.2f}".encode()))
                 message["headers"] = headers
+            elif head and message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b""}
             await send(message)
 
         metrics = self.metrics
@@ -85,6 +102,8 @@ class ObservabilityMiddleware:
             if not started:
                 await internal_error_response()(scope, receive, send_with_headers)
         finally:
+            if head:
+                scope["method"] = "HEAD"
             metrics.in_flight_count -= 1
             elapsed = time.perf_counter() - start
             route = _route_template(scope)
@@ -102,6 +121,19 @@ class ObservabilityMiddleware:
                     },
                 )
             request_id_var.reset(token)
+
+
+def _brief_startup_failure(send: Send) -> Send:
+    """A StartupError is reported by its message, one line, instead of Starlette's traceback."""
+
+    async def send_brief(message: Message) -> None:
+        if message["type"] == "lifespan.startup.failed":
+            error = sys.exc_info()[1]  # Starlette reports the failure while handling it
+            if isinstance(error, StartupError):
+                message = {**message, "message": str(error)}
+        await send(message)
+
+    return send_brief
 
 
 def _request_fields(scope: Scope) -> dict[str, Any]:
@@ -128,6 +160,10 @@ def _route_template(scope: Scope) -> str:
     return path.rsplit("/", template.count("/"))[0] + template
 
 
+async def _refuse_body() -> Message:
+    raise RequestTooLarge
+
+
 class BodySizeLimitMiddleware:
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -140,7 +176,9 @@ class BodySizeLimitMiddleware:
         for name, value in scope["headers"]:
             if name == b"content-length":
                 if not value.isdigit() or int(value) > self.max_bytes:
-                    await http_error_response(RequestTooLarge())(scope, receive, send)
+                    # Refused when the route reads the body, not here: the route is matched
+                    # first, so the 413 is counted under it rather than as "unmatched".
+                    await self.app(scope, _refuse_body, send)
                     return
                 break
         received = 0

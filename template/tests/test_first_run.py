@@ -1,0 +1,94 @@
+"""What a newcomer sees first: startup refusals in one line each, migrations that say what they
+do, JSON log lines without terminal colour codes."""
+
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.exc import OperationalError
+from starlette.types import Message
+
+from app import main
+from app.core.config import Settings, SettingsError, get_settings, load_settings
+from app.core.errors import StartupError
+from app.core.logging import JsonFormatter
+from app.db.migrations import ALEMBIC_INI
+
+
+def test_bad_settings_stop_the_process_with_one_line_per_problem() -> None:
+    """A SettingsError is a SystemExit: wherever it escapes (importing the app, alembic's
+    env.py, a worker), Python prints its message alone to stderr and exits with status 1."""
+    with pytest.raises(SystemExit) as stopped:
+        load_settings(SECRET_KEY="change-me-please-0123456789abcdef0123", CLOCK_SKEW_SECONDS=-1)
+
+    assert isinstance(stopped.value, SettingsError)
+    assert stopped.value.code == str(stopped.value)  # a message, not a status: printed, exit 1
+    assert str(stopped.value).splitlines() == [
+        "Invalid settings:",
+        "  SECRET_KEY: is still a placeholder; generate one with `openssl rand -hex 32`",
+        "  CLOCK_SKEW_SECONDS: Input should be greater than or equal to 0",
+    ]
+
+
+@pytest.mark.usefixtures("keep_logging")
+def test_alembic_on_the_command_line_says_what_it_does(capsys: pytest.CaptureFixture[str]) -> None:
+    config = Config(ALEMBIC_INI)  # as the CLI builds it: no settings passed in
+    config.config_file_name = str(ALEMBIC_INI)
+
+    command.upgrade(config, "head")  # the test database is at head already: nothing to do
+
+    assert "INFO  alembic.runtime.migration: Context impl" in capsys.readouterr().err
+
+
+def test_json_logs_carry_no_terminal_colour_codes() -> None:
+    record = logging.LogRecord("uvicorn.error", logging.INFO, __file__, 1, "Started", None, None)
+    record.color_message = "\x1b[32mStarted\x1b[0m"
+
+    entry = json.loads(JsonFormatter().format(record))
+
+    assert entry["msg"] == "Started"
+    assert "color_message" not in entry
+
+
+@pytest.fixture
+def keep_logging() -> Iterator[None]:
+    """create_app configures logging; give the suite its own back afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.mark.usefixtures("keep_logging")
+async def test_a_database_that_cannot_be_migrated_stops_start_up_with_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def missing_database(_: Settings) -> None:
+        reason = Exception('database "my_service" does not exist\nDETAIL: more')
+        raise OperationalError("connect", None, reason)
+
+    monkeypatch.setattr(main, "upgrade_to_head", missing_database)
+    app = main.create_app(get_settings().model_copy(update={"MIGRATE_ON_STARTUP": True}))
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "lifespan.startup"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    with pytest.raises(StartupError):
+        await app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send)
+
+    # uvicorn logs this message, then "Application startup failed. Exiting." (exit status 3)
+    assert sent == [
+        {
+            "type": "lifespan.startup.failed",
+            "message": "Cannot migrate the database (SQLALCHEMY_DATABASE_URI): "
+            'database "my_service" does not exist',
+        }
+    ]

@@ -340,10 +340,10 @@ def main() -> int:
 
         # 2. A refresh token presented to two instances at once: one winner.
         winners = []
-        for race in range(RACES):
-            source = f"127.0.3.{race + 1}"
+        for n in range(RACES):
+            source = f"127.0.3.{n + 1}"
             racer = {
-                "email": f"race{race}-{secrets.token_hex(3)}@example.com",
+                "email": f"race{n}-{secrets.token_hex(3)}@example.com",
                 "password": PASSWORD,
             }
             assert (

@@ -435,7 +435,7 @@ def main() -> int:
             ["acknowledged creations found exactly once", figures["acknowledged_found_once"]],
             ["500 responses", server_errors],
             ["failed while api2 drained", len(during_drain)],
-            ["in flight on api3 when killed (no answer, not acknowledged)", len(lost_at_kill)],
+            ["failed once api3 was killed (502 from HAProxy, not acknowledged)", len(lost_at_kill)],
             ["time to drain api2 (SIGTERM to exit)", f"{figures['time_to_drain_s']} s"],
             ["shared login limit", figures["logins_allowed"]],
             ["concurrent refresh", figures["refresh_races"]],

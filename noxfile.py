@@ -355,3 +355,16 @@ def bench(session: nox.Session) -> None:
     session.install(*BENCH_REQUIREMENTS)
     bench_args = ["--workdir", str(WORK / "bench"), *session.posargs]
     session.run("python", str(ROOT / "scripts" / "bench.py"), *bench_args)
+
+
+@nox.session(python=PYTHON)
+def storm(session: nox.Session) -> None:
+    """The scarce login storm of SPEC section 4 (one connection, slow hashing one at a time) on a
+    running service, e.g. `nox -s storm -- database=postgresql use_async=false`: no 5xx, every
+    other request under 1 s. Details in scripts/storm.py; only when asked, like `bench`.
+    """
+    install_dev(session)  # copier
+    session.run(
+        "python", str(ROOT / "scripts" / "storm.py"), "--workdir", str(WORK / "storm"),
+        *session.posargs,
+    )  # fmt: skip

@@ -74,17 +74,8 @@ async def test_extra_fields_are_refused_and_never_applied(
 
 @pytest.mark.parametrize(
     "password",
-    [
-        "Sh0rt-Pass!",  # 11 characters
-        "no-upper-case-1!",
-        "NO-LOWER-CASE-1!",
-        "No-Digits-At-All!",
-        "NoSymbols1234567",
-        "Has Space-1234!x",
-        "Has\tTab-1234!xyz",
-        "",
-    ],
-    ids=["short", "no-upper", "no-lower", "no-digit", "no-symbol", "space", "tab", "empty"],
+    ["Sh0rt-Pass!-14", "1q2w3e4r5t6y7u8i9o0p", "abcabcabcabcabcabc", ""],
+    ids=["short", "common", "repeated", "empty"],
 )
 async def test_weak_passwords_are_refused(client: httpx.AsyncClient, password: str) -> None:
     email = unique_email()
@@ -98,7 +89,7 @@ async def test_weak_passwords_are_refused(client: httpx.AsyncClient, password: s
 
 
 async def test_password_length_is_capped_at_128_characters(client: httpx.AsyncClient) -> None:
-    longest = "Aa1!" * 32
+    longest = "".join(f"{chr(65 + i % 26)}{i % 10}" for i in range(64))
     assert len(longest) == 128
     await register(client, password=longest)
 

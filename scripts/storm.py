@@ -1,0 +1,138 @@
+"""The scarce login storm of SPEC section 4 against a running rendered service.
+
+One uvicorn worker with one pooled connection (``DB_POOL_SIZE=1 DB_MAX_OVERFLOW=0``), slow
+hashing (``PASSWORD_HASH_TIME_COST=12``) one at a time (``PASSWORD_HASH_CONCURRENCY=1``): twelve
+clients log in back to back while one client calls ``GET /api/v1/users/me`` every 20 ms.
+Verdict: no 5xx answer, and every ``/users/me`` under 1 s. The ``storm`` nox session runs it:
+
+    nox -s storm -- database=postgresql use_async=false
+
+Prints a markdown table; exit status 0 when the verdict holds, 1 when not, 2 when it could not
+run. Processes, databases and the rendered project are bench.py's (this script adds the load).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import secrets
+import shutil
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import bench
+
+CLIENTS = 12
+SCARCE = {
+    "DB_POOL_SIZE": "1",
+    "DB_MAX_OVERFLOW": "0",
+    "PASSWORD_HASH_TIME_COST": "12",
+    "PASSWORD_HASH_CONCURRENCY": "1",
+}
+
+
+def storm(port: int, token: str, seconds: float) -> dict[str, Any]:
+    done = threading.Event()
+    logins: list[tuple[int, float]] = []
+    others: list[tuple[int, float]] = []
+
+    def timed(conn: http.client.HTTPConnection, *request: Any, **kwargs: Any) -> tuple[int, float]:
+        start = time.perf_counter()
+        status, _ = bench.request(port, *request, conn=conn, **kwargs)
+        return status, time.perf_counter() - start
+
+    def login_loop() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        while not done.is_set():
+            logins.append(timed(conn, "POST", "/api/v1/auth/login", bench.LOGIN_BODY))
+        conn.close()
+
+    threads = [threading.Thread(target=login_loop, daemon=True) for _ in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1)  # every client is in the queue
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        others.append(timed(conn, "GET", "/api/v1/users/me", token=token))
+        time.sleep(0.02)
+    conn.close()
+    done.set()
+    for thread in threads:
+        thread.join(timeout=120)
+    other_seconds = [elapsed for _, elapsed in others]
+    return {
+        "logins": len(logins),
+        "login_statuses": sorted({status for status, _ in logins}),
+        "login_p50_ms": statistics.median(e for _, e in logins) * 1000 if logins else None,
+        "other_requests": len(others),
+        "other_statuses": sorted({status for status, _ in others}),
+        "other_p50_ms": statistics.median(other_seconds) * 1000,
+        "other_max_ms": max(other_seconds) * 1000,
+        "server_errors": sum(status >= 500 for status, _ in logins + others),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("answers", nargs="*", help="copier answers as key=value")
+    parser.add_argument("--workdir", type=Path, required=True)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--python", default="3.11")
+    parser.add_argument("--vcs-ref", default="HEAD", help="template commit to render")
+    args = parser.parse_args(argv)
+    answers = bench.parse_answers(args.answers)
+    combo = bench.combination_id(answers)
+    workdir = args.workdir / combo
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    dest, venv = workdir / "project", workdir / "project" / ".venv"
+    bench.log(f"rendering and installing {combo}")
+    bench.run(bench.copier_argv(answers, dest, args.vcs_ref), timeout=300)
+    uv_env = bench.clean_env(UV_PROJECT_ENVIRONMENT=str(venv))
+    bench.run(["uv", "sync", "--python", args.python], cwd=dest, env=uv_env, timeout=900)
+    server = None
+    try:
+        with bench.throwaway_database(answers.get("database", "sqlite"), workdir) as db_url:
+            env = bench.clean_env(
+                ENVIRONMENT="development",
+                SECRET_KEY=secrets.token_hex(20),
+                REFRESH_TOKEN_SECRET=secrets.token_hex(20),
+                SQLALCHEMY_DATABASE_URI=db_url,
+                AUTH_LOGIN_RATE_LIMIT="100000/minute",  # the storm is one client address
+                REDIS_URL=f"{bench.REDIS_BASE_URL}/{bench.REDIS_DB}",
+                **SCARCE,
+            )
+            bench.run([venv / "bin" / "alembic", "upgrade", "head"], cwd=dest, env=env)
+            server = bench.start_server(
+                "service", venv, "app.main:app", dest, env, workdir / "service.log",
+                "/api/v1/health/live",
+            )  # fmt: skip
+            bench.request(server.port, "POST", "/api/v1/users", bench.LOGIN_BODY)  # register
+            token = bench.login(server.port)
+            result = storm(server.port, token, args.seconds)
+    finally:
+        if server is not None:
+            bench.stop(server.proc)
+    ok = result["server_errors"] == 0 and result["other_max_ms"] < 1000
+    scarce = " ".join(f"{key}={value}" for key, value in SCARCE.items())
+    print(f"\n| {combo}: {CLIENTS} clients logging in, {scarce} | |\n|---|---|")
+    for key, value in result.items():
+        shown = f"{value:.1f}" if isinstance(value, float) else value
+        print(f"| {key} | {shown} |")
+    print(f"\nverdict: {'PASS' if ok else 'FAIL'} (no 5xx, every other request under 1 s)")
+    (workdir / "storm.json").write_text(json.dumps({"answers": answers, **result}, indent=2))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except bench.BenchError as exc:
+        print(f"storm: {exc}", file=sys.stderr)
+        sys.exit(2)

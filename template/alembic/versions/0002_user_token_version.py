@@ -1,0 +1,29 @@
+"""Token version on users: a password change invalidates every access token at once.
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-12-01
+
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0002"
+down_revision: str | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.add_column(
+        "users",
+        sa.Column("token_version", sa.Integer(), server_default="0", nullable=False),
+    )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("users") as batch_op:
+        batch_op.drop_column("token_version")

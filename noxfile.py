@@ -33,6 +33,7 @@ nox.options.sessions = [
     "update",
     "contract",
     "browser",
+    "cluster",
 ]
 
 ROOT = Path(__file__).parent
@@ -316,6 +317,47 @@ def browser(session: nox.Session) -> None:
     script = ROOT / "scripts" / "browser_check.py"
     session.run("python", str(script), str(dest), "--screenshot", str(screenshot),
                 "--chromium", CHROMIUM, env={"PYTHONPATH": str(ROOT / "scripts")})  # fmt: skip
+# --- cluster (issue 13): many instances with many workers behind HAProxy, under write load ---
+
+CLUSTER_COMBO = next(c for c in DEEP if c.id == "postgresql-async-redis")
+CLUSTER_REQUIREMENTS = ("tabulate==0.9.0",)
+CLUSTER_REDIS_DB = 10  # its own Redis db, emptied before the run
+
+
+@nox.session(python=PYTHON)
+def cluster(session: nox.Session) -> None:
+    """Three instances of postgresql-async-redis, two workers each, behind HAProxy (Debian:
+    `apt-get install -y haproxy`): shared rate limit, refresh races, then a write load during
+    which one instance is drained (SIGTERM) and one killed (SIGKILL). Prints a table; fails
+    when an acknowledged write is missing, a request got a 500, or metrics don't add up.
+    Details in scripts/cluster.py.
+    """
+    if not shutil.which("haproxy"):
+        session.error(
+            "haproxy is not installed; it is a Debian package: apt-get install -y haproxy"
+        )
+    install_dev(session)  # copier
+    session.install(*CLUSTER_REQUIREMENTS)
+    dest = WORK / "cluster" / CLUSTER_COMBO.id
+    render(session, CLUSTER_COMBO, dest)
+    env = {"UV_PROJECT_ENVIRONMENT": str(dest / ".venv"), "VIRTUAL_ENV": None}
+    with session.chdir(dest):
+        session.run("uv", "sync", "--no-dev", "--python", PYTHON, env=env, external=True)
+    redis_url = f"{REDIS_BASE_URL}/{CLUSTER_REDIS_DB}"
+    session.run("redis-cli", "-u", redis_url, "FLUSHDB", external=True, silent=True)
+    db_name = f"cluster_{os.getpid()}"
+    database_url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{db_name}"
+    session.run("psql", PG_ADMIN_URL, "-qc", f"CREATE DATABASE {db_name}", external=True)
+    try:
+        session.run(
+            "python", str(ROOT / "scripts" / "cluster.py"), str(dest),
+            "--database-url", database_url, "--redis-url", redis_url,
+            "--json", str(WORK / "cluster" / "result.json"), *session.posargs,
+        )  # fmt: skip
+    finally:
+        drop = f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"
+        session.run("psql", PG_ADMIN_URL, "-qc", drop, external=True, silent=True)
+        session.run("redis-cli", "-u", redis_url, "FLUSHDB", external=True, silent=True)
 
 
 # --- bench (issue 5): SPEC section 4, side by side with a bare FastAPI app; only when asked ---

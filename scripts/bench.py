@@ -10,10 +10,10 @@ SQLite file), start it with ONE uvicorn worker on loopback next to a bare FastAP
 ``async def`` route, same venv, same flags), seed a user with 10 items through the HTTP API, then
 measure with ``wrk`` and a small stdlib HTTP client:
 
-1. ``/api/v1/health/live`` (every middleware on) vs the ceiling: ratio of median requests/s;
+1. ``/health/live`` (every middleware on) vs the ceiling: ratio of median requests/s;
 2. authenticated ``GET /api/v1/items`` (10 items) vs the ceiling;
 3. one login with production argon2id parameters: p50 of sequential logins;
-4. ``/api/v1/health/live`` p50 during a login storm (8 concurrent logins) / its quiet p50;
+4. ``/health/live`` p50 during a login storm (8 concurrent logins) / its quiet p50;
 5. the rendered test suite (``pytest -q``): tests passed and pytest's time;
 6. ``copier copy`` of the defaults: wall time.
 
@@ -355,11 +355,11 @@ def measure_throughput(
     # a short warm-up of each (imports, pools, caches)
     warm = {**load, "duration": 1}
     wrk(ceiling.url("/"), **warm)
-    wrk(subject.url("/api/v1/health/live"), **warm)
+    wrk(subject.url("/health/live"), **warm)
     wrk(subject.url("/api/v1/items"), token=token, **warm)
     for n in range(args.rounds):
         runs["ceiling"].append(wrk(ceiling.url("/"), **load))
-        runs["live"].append(wrk(subject.url("/api/v1/health/live"), **load))
+        runs["live"].append(wrk(subject.url("/health/live"), **load))
         runs["items"].append(wrk(subject.url("/api/v1/items"), token=token, **load))
         log(
             f"round {n + 1}/{args.rounds}: ceiling {runs['ceiling'][-1].rps:.0f} req/s, "
@@ -438,10 +438,10 @@ def paced_probe(port: int, seconds: float, interval: float = 0.01) -> list[float
     deadline = time.perf_counter() + seconds
     try:
         while (start := time.perf_counter()) < deadline:
-            status, _ = request(port, "GET", "/api/v1/health/live", conn=conn)
+            status, _ = request(port, "GET", "/health/live", conn=conn)
             elapsed = time.perf_counter() - start
             if status != 200:
-                raise BenchError(f"/api/v1/health/live answered {status} during the probe")
+                raise BenchError(f"/health/live answered {status} during the probe")
             times.append(elapsed * 1000)
             time.sleep(max(0.0, interval - elapsed))
     finally:
@@ -452,7 +452,7 @@ def paced_probe(port: int, seconds: float, interval: float = 0.01) -> list[float
 def measure_storm(subject: Server, args: argparse.Namespace) -> dict[str, Any]:
     """/health/live p50 quiet and during a login storm: wrk at low concurrency (the verdict),
     then a paced single client (what a health checker sees), each phase in turn."""
-    url = subject.url("/api/v1/health/live")
+    url = subject.url("/health/live")
     probe = {"threads": 1, "connections": args.probe_connections, "duration": args.duration}
     quiet: list[WrkResult] = []
     storm: list[WrkResult] = []
@@ -693,7 +693,7 @@ def bench(answers: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
             log("starting the service and the ceiling (one uvicorn worker each)")
             subject = start_server(
                 "service", venv, "app.main:app", dest, service_env,
-                workdir / "service.log", "/api/v1/health/live",
+                workdir / "service.log", "/health/live",
             )  # fmt: skip
             started.append(subject)
             ceiling = start_server(

@@ -3,8 +3,10 @@
 Two sets are derived from it:
 
 * ``WIDE`` - every functional combination (database x use_async x rate limiting x docker x ci),
-  with ``license`` and ``python_version`` rotated so that every value of theirs appears. Each is
-  rendered and checked cheaply (no install).
+  with ``license`` and ``python_version`` rotated so that every value of theirs appears, and
+  ``kubernetes`` (asked only with docker) on for half of the docker ones, with and without ci.
+  Each is rendered and checked cheaply (no install); tests/test_k8s.py builds and validates the
+  manifests of each with kubernetes on.
 * ``DEEP`` - database x use_async x {no rate limiting, memory, redis}: each is installed and run
   through every gate of the rendered project against real PostgreSQL / Redis.
 """
@@ -21,6 +23,7 @@ OPTIONS: dict[str, tuple[Any, ...]] = {
     "rate_limiting": (True, False),
     "rate_limit_storage": ("memory", "redis"),
     "docker": (True, False),
+    "kubernetes": (True, False),
     "ci": (True, False),
     "license": ("MIT", "Apache-2.0", "BSD-3-Clause", "Proprietary"),
     "python_version": ("3.11", "3.12", "3.13", "3.14"),
@@ -34,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "rate_limiting": True,
     "rate_limit_storage": "memory",
     "docker": True,
+    "kubernetes": False,
     "ci": True,
     "license": "MIT",
     "python_version": "3.12",
@@ -88,9 +92,14 @@ def wide() -> list[Combination]:
     combos = []
     licenses = itertools.cycle(OPTIONS["license"])
     versions = itertools.cycle(OPTIONS["python_version"])
-    for (cid, data), docker, ci in itertools.product(_core(), (True, False), (True, False)):
-        suffix = ("" if docker else "-nodocker") + ("" if ci else "-noci")
-        extra = {"docker": docker, "ci": ci, "license": next(licenses)}
+    for index, ((cid, data), docker, ci) in enumerate(
+        itertools.product(_core(), (True, False), (True, False))
+    ):
+        # kubernetes is asked only with docker: on for half of those, both ci values among them
+        kubernetes = docker and (index // 4 + ci) % 2 == 0
+        suffix = ("" if docker else "-nodocker") + ("-k8s" if kubernetes else "")
+        suffix += "" if ci else "-noci"
+        extra = {"docker": docker, "kubernetes": kubernetes, "ci": ci, "license": next(licenses)}
         extra["python_version"] = next(versions)
         combos.append(Combination(cid + suffix, {**data, **extra}))
     return combos

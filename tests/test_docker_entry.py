@@ -35,7 +35,7 @@ from copier import run_copy
 from matrix import DEEP
 
 ROOT = Path(__file__).resolve().parents[1]
-HEALTH_PATH = "/api/v1/health/live"
+HEALTH_PATH = "/health/live"
 PG_ADMIN_URL = os.environ.get("PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_BASE_URL = os.environ.get("REDIS_BASE_URL", "redis://127.0.0.1:6379")
 COMBOS = {"defaults": {}} | {c.id: c.data for c in DEEP if c.id == "postgresql-async-redis"}
@@ -99,8 +99,7 @@ def compose(project: Path) -> dict[str, Any]:
 def routes(project: Path) -> set[str]:
     """Full paths of the GET routes in app/api/v1: the package router's prefix, each module
     router's prefix, then the decorator's path. A route a module adds to the application
-    itself, `add_api_route(f"{prefix}/path", ...)`, gets the package router's prefix, which is
-    what main.py passes it."""
+    itself, `app.add_api_route("/path", ...)`, is at the root."""
 
     def prefix(tree: ast.Module) -> str:
         for node in ast.walk(tree):
@@ -122,11 +121,10 @@ def routes(project: Path) -> set[str]:
             method, first = getattr(node.func, "attr", None), node.args[0]
             if method == "get" and isinstance(first, ast.Constant):
                 paths.add(top + own + str(first.value))
-            elif method == "add_api_route" and isinstance(first, ast.JoinedStr):
-                literal = "".join(
-                    str(part.value) for part in first.values if isinstance(part, ast.Constant)
-                )
-                paths.add(top + literal)
+            elif method == "add_api_route" and isinstance(first, ast.Constant):
+                on_app = getattr(node.func, "value", None)
+                if isinstance(on_app, ast.Name) and on_app.id == "app":
+                    paths.add(str(first.value))
     return paths
 
 
@@ -136,6 +134,12 @@ def health_url(code: str) -> str:
     return match.group(0)
 
 
+def entrypoint(dockerfile: Path) -> list[str]:
+    argv = json.loads(last(dockerfile, "ENTRYPOINT"))
+    assert isinstance(argv, list), "ENTRYPOINT should be in exec (JSON) form"
+    return argv
+
+
 def test_cmd_serves_the_app_module(project: Path) -> None:
     argv = cmd(project / "Dockerfile")
     assert argv[:2] == ["uvicorn", "app.main:app"]
@@ -143,6 +147,11 @@ def test_cmd_serves_the_app_module(project: Path) -> None:
     assert options.get("--host") == "0.0.0.0"
     assert options.get("--port") == last(project / "Dockerfile", "EXPOSE") == "8000"
     assert "--no-access-log" in argv, "the app writes its own JSON access log"
+    # One mechanism for the client address: the app's trusted-proxy walk, not uvicorn's.
+    assert "--no-proxy-headers" in argv
+    assert "--workers" not in argv, "WEB_CONCURRENCY sets the workers"
+    assert entrypoint(project / "Dockerfile") == ["/bin/sh", "/app/docker-entrypoint.sh"]
+    assert (project / "docker-entrypoint.sh").is_file()
     tree = ast.parse((project / "app" / "main.py").read_text())
     assigned = {
         target.id
@@ -207,6 +216,48 @@ def test_build_context_keeps_what_the_image_runs(project: Path) -> None:
         assert not hits, f".dockerignore drops {path} ({hits})"
     for secret in (".env", ".venv/bin/python", ".git/config"):
         assert any(fnmatch(secret, p) or secret.startswith(p + "/") for p in patterns), secret
+
+
+def test_image_sets_up_multiprocess_metrics_and_a_drain(project: Path) -> None:
+    env = image_env(project / "Dockerfile")
+    assert env["PROMETHEUS_MULTIPROC_DIR"].startswith("/tmp/")  # writable with a read-only root
+    drain = float(env["SHUTDOWN_DRAIN_SECONDS"])
+    graceful = float(env["UVICORN_TIMEOUT_GRACEFUL_SHUTDOWN"])
+    api = compose(project)["services"]["api"]
+    assert api["stop_grace_period"] == "30s"
+    assert drain + graceful < 30, "compose must wait longer than the drain and the grace period"
+
+
+def run_entrypoint(project: Path, env: dict[str, str]) -> dict[str, str]:
+    """The entry point, then `env` as the command: the environment CMD would get."""
+    script = project / "docker-entrypoint.sh"
+    result = subprocess.run(
+        ["/bin/sh", str(script), "env"], env=env, capture_output=True, text=True, check=True
+    )
+    return dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+
+
+def test_entrypoint_empties_the_metrics_dir_and_sizes_the_workers(
+    project: Path, tmp_path: Path
+) -> None:
+    metrics = tmp_path / "prometheus"
+    metrics.mkdir()
+    (metrics / "counter_123.db").write_bytes(b"stale")
+    base = {"PATH": os.environ["PATH"], "PROMETHEUS_MULTIPROC_DIR": str(metrics)}
+
+    default = run_entrypoint(project, base)
+    chosen = run_entrypoint(project, base | {"WEB_CONCURRENCY": "3"})
+
+    assert list(metrics.iterdir()) == []
+    cpus = len(os.sched_getaffinity(0))
+    cpu_max = Path("/sys/fs/cgroup/cpu.max")
+    if cpu_max.is_file() and not cpu_max.read_text().startswith("max"):
+        quota, period = map(int, cpu_max.read_text().split())
+        cpus = min(cpus, -(-quota // period))
+    assert default["WEB_CONCURRENCY"] == str(cpus)
+    assert chosen["WEB_CONCURRENCY"] == "3"
+    missing = run_entrypoint(project, {"PATH": os.environ["PATH"], "WEB_CONCURRENCY": "1"})
+    assert "PROMETHEUS_MULTIPROC_DIR" not in missing  # single-process metrics, nothing to wipe
 
 
 # --- behaviour: install like the image, then run CMD and HEALTHCHECK on this machine ---------
@@ -312,10 +363,15 @@ def test_cmd_and_healthcheck_work(
     subprocess.run(migrate, cwd=project, env=env, check=True, timeout=120)
 
     port = free_port()
+    # Through the entry point, with two workers summing metrics in a directory of our own.
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path / "prometheus")
+    env["WEB_CONCURRENCY"] = "2"
+    env["SHUTDOWN_DRAIN_SECONDS"] = "0.5"  # the image's 5 s of draining, shortened
     argv = cmd(dockerfile)
     argv[argv.index("--host") + 1] = "127.0.0.1"  # loopback only on a shared machine
     argv[argv.index("--port") + 1] = str(port)
     argv[0] = shutil.which(argv[0], path=env["PATH"]) or argv[0]
+    argv = ["/bin/sh", str(project / "docker-entrypoint.sh"), *argv]
     probe = healthcheck(dockerfile)
     probe[2] = probe[2].replace("127.0.0.1:8000", f"127.0.0.1:{port}")
     probe[0] = shutil.which(probe[0], path=env["PATH"]) or probe[0]

@@ -50,13 +50,40 @@ def test_combination_renders_cleanly(render: Renders, combo: Combination) -> Non
     for key, value in combo.data.items():
         if key == "rate_limit_storage" and not combo.data.get("rate_limiting"):
             continue
+        if key == "kubernetes" and not combo.data.get("docker"):
+            continue  # asked only with docker
         assert answers[key] == value
 
 
 SWITCHES: list[tuple[str, Any, Any, set[str]]] = [
-    ("docker", True, False, {"Dockerfile", ".dockerignore", "docker-compose.yml"}),
+    (
+        "docker",
+        True,
+        False,
+        {"Dockerfile", ".dockerignore", "docker-compose.yml", "docker-entrypoint.sh"},
+    ),
     ("ci", True, False, {".github/workflows/ci.yml"}),
     ("rate_limiting", True, False, {"app/core/rate_limit.py", "tests/test_rate_limit.py"}),
+    (
+        "kubernetes",
+        True,
+        False,
+        {"deploy/k8s/README.md", "deploy/k8s/overlays/dev/kustomization.yaml"}
+        | {"deploy/k8s/overlays/prod/kustomization.yaml"}
+        | {
+            f"deploy/k8s/base/{name}.yaml"
+            for name in (
+                "kustomization",
+                "serviceaccount",
+                "deployment",
+                "service",
+                "hpa",
+                "pdb",
+                "networkpolicy",
+                "migration-job",
+            )
+        },
+    ),
 ]
 
 

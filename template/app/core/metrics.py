@@ -1,6 +1,16 @@
-"""Prometheus metrics, one registry per app so tests can build apps side by side."""
+"""Prometheus metrics, one registry per app so tests can build apps side by side.
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+With several worker processes (`uvicorn --workers N`), each process counts its own requests
+and a scrape reaches only one of them. Set `PROMETHEUS_MULTIPROC_DIR` (prometheus-client reads
+it at import) to an empty directory shared by the workers: each writes its values there and
+every scrape adds them all up (`create_metrics` picks the mode). Wipe the directory when the
+service starts, never while it runs: counts of workers that died stay in the totals.
+"""
+
+import os
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -25,13 +35,22 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
-        self.in_flight = Gauge(
-            "http_requests_in_progress", "HTTP requests being served.", registry=self.registry
-        )
+        self.in_flight = self._in_flight_gauge()
         self.in_flight_count = 0
-        self.in_flight.set_function(lambda: self.in_flight_count)
         # Bounded like the label set itself: route templates, never raw paths.
         self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+    def _in_flight_gauge(self) -> Gauge:
+        gauge = Gauge(
+            "http_requests_in_progress", "HTTP requests being served.", registry=self.registry
+        )
+        gauge.set_function(lambda: self.in_flight_count)
+        return gauge
+
+    @property
+    def exposition_registry(self) -> CollectorRegistry:
+        """What a scrape of /metrics shows."""
+        return self.registry
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         key = (method, route, status)
@@ -44,3 +63,60 @@ class Metrics:
             self._children[key] = children
         children[0].inc()
         children[1].observe(seconds)
+
+
+class MultiprocessMetrics(Metrics):
+    """The same metrics, written to files in `directory` and summed over every worker.
+
+    Counters and the histogram keep the counts of workers that have exited (a restarted worker
+    does not reset the totals); the in-flight gauge sums live workers only (`livesum`). A
+    worker that was killed cannot remove its gauge file itself, so each new worker removes
+    those of processes that no longer exist.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        _forget_dead_processes(directory)
+        super().__init__()
+        self._exposition = CollectorRegistry()
+        multiprocess.MultiProcessCollector(  # type: ignore[no-untyped-call]
+            self._exposition, path=str(directory)
+        )
+
+    def _in_flight_gauge(self) -> Gauge:
+        return Gauge(
+            "http_requests_in_progress",
+            "HTTP requests being served, summed over live workers.",
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
+
+    @property
+    def in_flight_count(self) -> int:
+        return self._in_flight_count
+
+    @in_flight_count.setter
+    def in_flight_count(self, value: int) -> None:
+        self._in_flight_count = value
+        self.in_flight.set(value)
+
+    @property
+    def exposition_registry(self) -> CollectorRegistry:
+        return self._exposition
+
+
+def create_metrics() -> Metrics:
+    """Multiprocess metrics when PROMETHEUS_MULTIPROC_DIR is set, else in-process ones."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    return MultiprocessMetrics(Path(directory)) if directory else Metrics()
+
+
+def _forget_dead_processes(directory: Path) -> None:
+    for path in directory.glob("gauge_live*_*.db"):
+        pid = int(path.stem.rsplit("_", 1)[1])
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            multiprocess.mark_process_dead(pid, str(directory))  # type: ignore[no-untyped-call]
+        except PermissionError:
+            pass  # alive, someone else's

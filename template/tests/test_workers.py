@@ -1,0 +1,165 @@
+"""The service run as production runs it: uvicorn with two worker processes.
+
+One server for the module (its two workers take a few seconds to start): metrics add up over
+the workers (PROMETHEUS_MULTIPROC_DIR), and SIGTERM drains (readiness 503 first), then
+finishes the request in flight. `nox -s cluster` in the template kills workers and instances.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.helpers import PASSWORD, unique_email
+
+DRAIN_SECONDS = 0.5
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    url: str
+    port: int
+    metrics_dir: Path
+    log: Path
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        """One request on a new connection, so that successive requests spread over workers."""
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=5) as response:  # noqa: S310
+                return int(response.status), bytes(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+    def started_workers(self, count: int) -> Callable[[], bool]:
+        return lambda: self.log.read_text().count("Application startup complete") >= count
+
+    def live(self) -> bool:
+        try:
+            return self.get("/health/live")[0] == 200
+        except urllib.error.URLError:  # not listening yet
+            return False
+
+    def in_progress(self) -> float:
+        _, body = self.get("/metrics")
+        return next(
+            sample.value
+            for family in text_string_to_metric_families(body.decode())
+            for sample in family.samples
+            if sample.name == "http_requests_in_progress"
+        )
+
+    def requests_counted(self, route: str) -> float:
+        status, body = self.get("/metrics")
+        assert status == 200
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(body.decode())
+            for sample in family.samples
+            if sample.name == "http_requests_total" and sample.labels["route"] == route
+        )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_until(condition: Callable[[], bool], timeout: float, what: str, server: Server) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert server.process.poll() is None, f"the server exited:\n{server.log.read_text()}"
+        assert time.monotonic() < deadline, f"{what}:\n{server.log.read_text()}"
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    work = tmp_path_factory.mktemp("workers")
+    metrics_dir = work / "metrics"
+    metrics_dir.mkdir()  # empty, as the image's entrypoint leaves it
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"FIRST_ADMIN_EMAIL", "FIRST_ADMIN_PASSWORD"}  # one admin bootstrap race
+    }
+    env |= {
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        "SHUTDOWN_DRAIN_SECONDS": str(DRAIN_SECONDS),
+        "LOG_LEVEL": "INFO",
+    }
+    port = _free_port()
+    argv = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
+    argv += ["--port", str(port), "--workers", "2", "--no-access-log", "--no-proxy-headers"]
+    argv += ["--timeout-graceful-shutdown", "5"]
+    log = work / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(  # noqa: S603
+            argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    running = Server(process, f"http://127.0.0.1:{port}", port, metrics_dir, log)
+    try:
+        _wait_until(running.started_workers(2), 30, "two workers never started", running)
+        assert running.live()
+        yield running
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def test_metrics_add_up_over_the_workers(server: Server) -> None:
+    before = server.requests_counted("/health/live")
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda _: server.get("/health/live")[0], range(120)))
+
+    assert statuses == [200] * 120
+
+    # A worker counts a request just after sending its answer: the last ones may take a moment.
+    def counted() -> float:
+        return server.requests_counted("/health/live") - before
+
+    _wait_until(lambda: counted() >= 120, 5, "not every request was counted", server)
+    assert counted() == 120
+    assert len(list(server.metrics_dir.glob("counter_*.db"))) == 2, "both workers served"
+    # The scrape itself, summed over live workers.
+    _wait_until(lambda: server.in_progress() == 1, 5, "requests stayed in progress", server)
+
+
+def test_sigterm_drains_then_finishes_the_request_in_flight(server: Server) -> None:
+    # A login reads the database and hashes a password, and leaves no row behind.
+    body = json.dumps({"email": unique_email("inflight"), "password": PASSWORD}).encode()
+    head = (
+        f"POST /api/v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as in_flight:
+        in_flight.sendall(head + body[:10])  # the rest comes after the server has stopped
+        time.sleep(0.2)  # let a worker take the request
+
+        server.process.send_signal(signal.SIGTERM)
+        _wait_until(
+            lambda: server.get("/health/ready")[0] == 503, 3, "readiness never turned 503", server
+        )
+        assert server.get("/health/live")[0] == 200  # draining, still serving
+        time.sleep(DRAIN_SECONDS + 0.3)  # the drain is over: the workers are shutting down
+        in_flight.sendall(body[10:])
+        response = in_flight.recv(65536).decode()
+
+    assert response.startswith("HTTP/1.1 401 "), response  # an answer, not a reset
+    assert server.process.wait(timeout=10) in (0, -signal.SIGTERM)
+    assert "Application shutdown complete" in server.log.read_text()

@@ -1,0 +1,180 @@
+"""deploy/k8s (kubernetes=true): every overlay builds with the machine's `kubectl kustomize`, and
+every object it produces passes `kubernetes-validate --strict` for each Kubernetes version the
+docs support. Then what the objects say is checked against the rendered service."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+from conftest import Renders
+from matrix import WIDE, Combination
+
+# docs/operations.md names the same range; kubernetes-validate ships their schemas.
+KUBERNETES_VERSIONS = ("1.32.0", "1.33.0", "1.34.0", "1.35.0", "1.36.0", "1.37.0")
+OVERLAYS = ("dev", "prod")
+K8S_COMBOS = [c for c in WIDE if c.data.get("kubernetes")]
+# Settings that come from the Secret, not the ConfigMap.
+SECRET_SETTINGS = {
+    "SECRET_KEY",
+    "REFRESH_TOKEN_SECRET",
+    "SQLALCHEMY_DATABASE_URI",
+    "REDIS_URL",
+    "FIRST_ADMIN_EMAIL",
+    "FIRST_ADMIN_PASSWORD",
+}
+
+
+def build(project: Path, overlay: str) -> list[dict[str, Any]]:
+    kubectl = shutil.which("kubectl")
+    assert kubectl, "kubectl is needed to build the kustomize overlays (it works offline)"
+    result = subprocess.run(
+        [kubectl, "kustomize", str(project / "deploy" / "k8s" / "overlays" / overlay)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+def by_kind(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    kinds = [obj["kind"] for obj in objects]
+    assert len(kinds) == len(set(kinds)), kinds
+    return {obj["kind"]: obj for obj in objects}
+
+
+@pytest.mark.parametrize("combo", K8S_COMBOS, ids=[c.id for c in K8S_COMBOS])
+def test_overlays_build_and_validate_strictly(render: Renders, combo: Combination) -> None:
+    project = render(**combo.data)
+    for overlay in OVERLAYS:
+        for obj in build(project, overlay):
+            for version in KUBERNETES_VERSIONS:
+                try:
+                    kubernetes_validate.validate(obj, version, strict=True)
+                except kubernetes_validate.ValidationError as error:
+                    name = f"{overlay}: {obj['kind']}/{obj['metadata']['name']} on {version}"
+                    pytest.fail(f"{name}: {'.'.join(map(str, error.path))}: {error.message}")
+
+
+def test_the_option_adds_exactly_deploy_k8s(render: Renders) -> None:
+    with_it = render(kubernetes=True)
+    without = render()
+    assert not (without / "deploy").exists()
+    assert (with_it / "deploy" / "k8s" / "base" / "kustomization.yaml").is_file()
+    answers = yaml.safe_load(
+        (render(docker=False, kubernetes=True) / ".copier-answers.yml").read_text()
+    )
+    assert not (render(docker=False, kubernetes=True) / "deploy").exists()
+    assert answers.get("kubernetes") in (None, False), "not asked without docker"
+
+
+@pytest.fixture(scope="module", params=["memory", "redis"])
+def project(request: pytest.FixtureRequest, render: Renders) -> Path:
+    return render(
+        kubernetes=True, database="postgresql", rate_limiting=True, rate_limit_storage=request.param
+    )
+
+
+def settings_fields(project: Path) -> set[str]:
+    tree = ast.parse((project / "app" / "core" / "config.py").read_text())
+    settings = next(
+        node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == "Settings"
+    )
+    return {
+        node.target.id
+        for node in settings.body
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+    }
+
+
+def test_every_setting_comes_from_the_configmap_or_the_secret(project: Path) -> None:
+    objects = by_kind(build(project, "prod"))
+    config = set(objects["ConfigMap"]["data"])
+    secret_readme = (project / "deploy" / "k8s" / "README.md").read_text()
+    secrets = {name for name in SECRET_SETTINGS if name in secret_readme}
+    assert config.isdisjoint(SECRET_SETTINGS), "secrets never go in the ConfigMap"
+    missing = settings_fields(project) - config - secrets
+    assert missing == set(), f"settings neither in the ConfigMap nor in the Secret: {missing}"
+    for container in pod_containers(objects["Deployment"]) + pod_containers(objects["Job"]):
+        refs = {
+            ref.get("configMapRef", ref.get("secretRef", {}))["name"]
+            for ref in container["envFrom"]
+        }
+        assert refs == {objects["ConfigMap"]["metadata"]["name"], "my-service-secrets"}
+
+
+def pod_containers(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    spec = obj["spec"]["template"]["spec"]
+    return list(spec.get("initContainers", [])) + list(spec["containers"])
+
+
+def test_the_deployment_runs_the_image_as_built_with_probes_at_the_root(project: Path) -> None:
+    objects = by_kind(build(project, "prod"))
+    pod = objects["Deployment"]["spec"]["template"]["spec"]
+    api = next(c for c in pod["containers"] if c["name"] == "api")
+    assert "command" not in api and "args" not in api, "the image's entrypoint and CMD"
+    assert api["livenessProbe"]["httpGet"]["path"] == "/health/live"
+    assert api["startupProbe"]["httpGet"]["path"] == "/health/live"
+    assert api["readinessProbe"]["httpGet"]["path"] == "/health/ready"
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] == 10001
+    for container in pod_containers(objects["Deployment"]) + pod_containers(objects["Job"]):
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert container["securityContext"]["allowPrivilegeEscalation"] is False
+        assert container["resources"]["requests"]
+    # The multiprocess metrics directory is a writable emptyDir.
+    config = objects["ConfigMap"]["data"]
+    mounts = {m["mountPath"]: m["name"] for m in api["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert "emptyDir" in volumes[mounts[config["PROMETHEUS_MULTIPROC_DIR"]]]
+    assert "emptyDir" in volumes[mounts["/tmp"]]
+    # Kubernetes waits longer than the drain plus the grace period for requests in flight.
+    drain = float(config["SHUTDOWN_DRAIN_SECONDS"])
+    graceful = float(config["UVICORN_TIMEOUT_GRACEFUL_SHUTDOWN"])
+    assert drain + graceful < pod["terminationGracePeriodSeconds"]
+    assert "replicas" not in objects["Deployment"]["spec"], "the HPA owns the replica count"
+
+
+def test_migrations_run_in_a_job_that_new_pods_wait_for(project: Path) -> None:
+    objects = by_kind(build(project, "prod"))
+    job = objects["Job"]["spec"]["template"]["spec"]
+    assert job["containers"][0]["command"] == ["alembic", "upgrade", "head"]
+    assert job["restartPolicy"] == "Never"
+    init = objects["Deployment"]["spec"]["template"]["spec"]["initContainers"][0]
+    assert "alembic current" in init["command"][-1]
+    assert "(head)" in init["command"][-1]
+
+
+def test_backing_services_are_references_not_deployments(project: Path) -> None:
+    for overlay in OVERLAYS:
+        objects = build(project, overlay)
+        images = {
+            c["image"]
+            for obj in objects
+            if obj["kind"] in ("Deployment", "Job", "StatefulSet")
+            for c in pod_containers(obj)
+        }
+        assert all("postgres" not in image and "redis" not in image for image in images)
+        assert {obj["kind"] for obj in objects} >= {
+            "Deployment",
+            "Service",
+            "ConfigMap",
+            "Job",
+            "NetworkPolicy",
+            "HorizontalPodAutoscaler",
+        }
+    prod = by_kind(build(project, "prod"))
+    assert prod["PodDisruptionBudget"]["spec"]["maxUnavailable"] == 1
+    assert prod["HorizontalPodAutoscaler"]["spec"]["minReplicas"] >= 2
+    egress_ports = {
+        port["port"] for rule in prod["NetworkPolicy"]["spec"]["egress"] for port in rule["ports"]
+    }
+    uses_redis = "REDIS_URL" in settings_fields(project)
+    assert egress_ports == {53, 5432} | ({6379} if uses_redis else set())

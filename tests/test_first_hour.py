@@ -8,11 +8,20 @@ own, and the project's test suite, which must not care about either.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
+import shutil
+import signal
+import socket
 import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 import venv
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -83,6 +92,108 @@ def test_readme_pip_install_and_a_real_env_file_leave_the_suite_green(
     run("-m", "pip", "install", "--quiet", "-U", "pip")
     run("-m", "pip", "install", "--quiet", "-e", ".", "--group", "dev")
     run("-m", "pytest", "-q", "-p", "no:cacheprovider")  # README: the one test command
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(condition: Callable[[], bool], seconds: float, what: str, log: Path) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} within {seconds} s:\n{log.read_text()}"
+        time.sleep(0.3)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("uv") is None, reason="needs uv")
+def test_the_readme_dev_server_restarts_once_a_bad_env_file_is_fixed(
+    render: Renders, tmp_path: Path
+) -> None:
+    """`fastapi dev` watches only .py files; the README's uvicorn command watches `.env` too:
+    a service that refused a placeholder SECRET_KEY starts as soon as `.env` is fixed."""
+    readme = (render() / "README.md").read_text(encoding="utf-8")
+    command = "uv run uvicorn app.main:app --reload --reload-include .env"
+    assert f"```bash\n{command}\n```" in readme
+    assert "`fastapi dev` watches only Python files" in readme
+    project = tmp_path / "service"  # a copy of our own: the test installs into it
+    shutil.copytree(render(), project, ignore=shutil.ignore_patterns(".venv", ".env", "*.db"))
+    outer = ("VIRTUAL_ENV", "PYTHONPATH", "UV_PROJECT_ENVIRONMENT", "UV_PYTHON")
+    uv_env = {key: value for key, value in os.environ.items() if key not in outer}
+    uv_env["UV_PYTHON_DOWNLOADS"] = "never"
+    subprocess.run(
+        ["uv", "sync", "--quiet", "--no-dev", "--python", sys.executable],
+        cwd=project,
+        env=uv_env,
+        check=True,
+        timeout=300,
+    )
+
+    database = f"sqlite:///{project / 'dev.db'}"
+    env_file = project / ".env"
+    env_file.write_text(
+        "ENVIRONMENT=development\n"
+        "SECRET_KEY=change-me-to-a-random-string-of-at-least-32-chars\n"
+        f"SQLALCHEMY_DATABASE_URI={database}\n",
+        encoding="utf-8",
+    )
+    port = free_port()
+    argv = command.split()
+    assert argv[:3] == ["uv", "run", "uvicorn"]
+    argv = [str(project / ".venv" / "bin" / "uvicorn"), *argv[3:]]
+    argv += ["--host", "127.0.0.1", "--port", str(port)]  # loopback, a port of our own
+    # A clean environment: no setting comes from anywhere but .env.
+    clean = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "LANG": "C.UTF-8"}
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    url = f"http://127.0.0.1:{port}/health/live"
+
+    def live() -> bool:
+        try:
+            with opener.open(url, timeout=2) as response:
+                return bool(response.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    log = tmp_path / "server.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            argv,
+            cwd=project,
+            env=clean,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        refused = "  SECRET_KEY: is still a placeholder"
+        wait_for(lambda: refused in log.read_text(), 60, "no refusal naming SECRET_KEY", log)
+        assert server.poll() is None, "the reloader must keep watching:\n" + log.read_text()
+        assert not live(), log.read_text()
+        output = log.read_text()
+        assert "Traceback" not in output
+        assert [line for line in output.splitlines() if "SECRET_KEY" in line] == [
+            "  SECRET_KEY: is still a placeholder; generate one with `openssl rand -hex 32`"
+        ]
+
+        env_file.write_text(
+            "ENVIRONMENT=development\n"
+            f"SECRET_KEY={secrets.token_hex(32)}\n"
+            f"SQLALCHEMY_DATABASE_URI={database}\n",
+            encoding="utf-8",
+        )
+        wait_for(live, 30, "/health/live never answered 200 after fixing .env", log)
+        assert "detected changes in '.env'" in log.read_text()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGTERM)  # the reloader and its worker
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
 
 
 @pytest.mark.parametrize("version", ["3.11", "3.13"])

@@ -317,6 +317,8 @@ def browser(session: nox.Session) -> None:
     script = ROOT / "scripts" / "browser_check.py"
     session.run("python", str(script), str(dest), "--screenshot", str(screenshot),
                 "--chromium", CHROMIUM, env={"PYTHONPATH": str(ROOT / "scripts")})  # fmt: skip
+
+
 # --- cluster (issue 13): many instances with many workers behind HAProxy, under write load ---
 
 CLUSTER_COMBO = next(c for c in DEEP if c.id == "postgresql-async-redis")

@@ -7,12 +7,14 @@ so a project rendered under .nox/ could be silently skipped).
 from __future__ import annotations
 
 import glob
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import nox
@@ -23,18 +25,9 @@ from matrix import DEEP, Combination
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_external_run = True
-# `uv run nox` = the whole test suite; `bench` runs only when asked for.
-nox.options.sessions = [
-    "template",
-    "lint",
-    "docs",
-    "generated",
-    "versions",
-    "update",
-    "contract",
-    "browser",
-    "cluster",
-]
+# `uv run nox` = the whole test suite; `bench` and `storm` run only when asked for. `matrix`
+# runs the generated, versions, update and contract sessions, two at a time.
+nox.options.sessions = ["template", "lint", "docs", "matrix", "browser", "cluster"]
 
 ROOT = Path(__file__).parent
 PYTHON = "3.11"
@@ -360,6 +353,50 @@ def cluster(session: nox.Session) -> None:
         drop = f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"
         session.run("psql", PG_ADMIN_URL, "-qc", drop, external=True, silent=True)
         session.run("redis-cli", "-u", redis_url, "FLUSHDB", external=True, silent=True)
+
+
+# --- matrix: the per-combination sessions, MATRIX_JOBS at a time -------------------------------
+
+MATRIX_FAMILIES = ("update", "contract", "generated", "versions")  # longest first
+
+
+@nox.session(python=PYTHON)
+def matrix(session: nox.Session) -> None:
+    """Every generated, versions, update and contract session, MATRIX_JOBS (default 2) at a time.
+
+    Each is a separate `nox -s NAME` (own venv, own render folder, own database and Redis db
+    number), mostly one core of work, so two share this two-core machine well; the output of
+    each is printed when it ends. Run one of them alone with `nox -s NAME` as usual.
+    """
+    install_dev(session)  # nox itself
+    listing = subprocess.run(
+        [sys.executable, "-m", "nox", "--list", "--json", "-s", *MATRIX_FAMILIES], cwd=ROOT,
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    listed = [entry["session"] for entry in json.loads(listing.stdout)]
+    names = [name for family in MATRIX_FAMILIES for name in listed if name.startswith(f"{family}(")]
+    nox_bin = str(Path(session.bin) / "nox")
+
+    def run_one(name: str) -> tuple[str, int, str, float]:
+        start = time.perf_counter()
+        proc = subprocess.run(
+            [nox_bin, "-s", name], cwd=ROOT, capture_output=True, text=True, check=False
+        )
+        return name, proc.returncode, proc.stdout + proc.stderr, time.perf_counter() - start
+
+    failed = []
+    jobs = int(os.environ.get("MATRIX_JOBS", "2"))
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for future in as_completed([pool.submit(run_one, name) for name in names]):
+            name, returncode, output, seconds = future.result()
+            print(output, end="", flush=True)
+            verdict = "passed" if returncode == 0 else f"FAILED (exit {returncode})"
+            session.log(f"matrix: {name} {verdict} in {seconds:.0f} s")
+            if returncode:
+                failed.append(name)
+    session.log(f"matrix: {len(names) - len(failed)} passed, {len(failed)} failed")
+    if failed:
+        session.error("failed: " + ", ".join(failed))
 
 
 # --- bench (issue 5): SPEC section 4, side by side with a bare FastAPI app; only when asked ---

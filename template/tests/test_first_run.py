@@ -3,7 +3,6 @@ do, JSON log lines without terminal colour codes."""
 
 import json
 import logging
-from collections.abc import Iterator
 
 import pytest
 from alembic import command
@@ -51,16 +50,6 @@ def test_json_logs_carry_no_terminal_colour_codes() -> None:
 
     assert entry["msg"] == "Started"
     assert "color_message" not in entry
-
-
-@pytest.fixture
-def keep_logging() -> Iterator[None]:
-    """create_app configures logging; give the suite its own back afterwards."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 @pytest.mark.usefixtures("keep_logging")

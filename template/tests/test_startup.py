@@ -1,20 +1,7 @@
-import logging
-from collections.abc import Iterator
-
 import pytest
 
 from app import main
 from app.core.config import Settings, get_settings, load_settings
-
-
-@pytest.fixture
-def keep_logging() -> Iterator[None]:
-    """create_app configures logging; give the suite its own back afterwards."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 @pytest.mark.usefixtures("keep_logging")

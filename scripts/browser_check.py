@@ -20,12 +20,10 @@ import secrets
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from contract import HOST, free_port, request_json, stop
+from contract import HOST, free_port, request_json, stop, wait_until_up
 from playwright.sync_api import Page, Route, sync_playwright
 
 CHROMIUM_ARGS = [
@@ -38,22 +36,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-STARTUP_TIMEOUT = 60.0
 UI_TIMEOUT_MS = 20_000
-
-
-def wait_until_up(base: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"uvicorn exited with status {server.returncode}")
-        try:
-            if request_json(f"{base}/openapi.json")[0] == 200:
-                return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"the service did not come up within {STARTUP_TIMEOUT:.0f}s")
 
 
 def authorize_and_read_me(page: Page, base: str, email: str, password: str) -> str:
@@ -109,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         )  # fmt: skip
         try:
             try:
-                wait_until_up(base, server)
+                wait_until_up(base, server, "/openapi.json")
                 status, body = request_json(
                     f"{base}/api/v1/users", {"email": email, "password": password}
                 )

@@ -87,13 +87,16 @@ def request_json(url: str, body: dict[str, str] | None = None) -> tuple[int, dic
         return exc.code, json.loads(exc.read() or b"{}")
 
 
-def wait_until_up(base: str, server: subprocess.Popen[bytes]) -> None:
+def wait_until_up(
+    base: str, server: subprocess.Popen[bytes], path: str = "/api/v1/health/ready"
+) -> None:
+    """Poll `path` until it answers 200; fail early when the server process exits."""
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise RuntimeError(f"uvicorn exited with status {server.returncode}")
         try:
-            status, _ = request_json(f"{base}/api/v1/health/ready")
+            status, _ = request_json(f"{base}{path}")
             if status == 200:
                 return
         except (urllib.error.URLError, ConnectionError, TimeoutError):

@@ -36,6 +36,21 @@ class PasswordChange(BaseModel):
     new_password: NewPassword
 
 
+class UserAdminUpdate(BaseModel):
+    """What an admin may change on an account; absent fields stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    is_active: bool | None = None
+    is_admin: bool | None = None
+
+
+class AccountDeletion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: AnyPassword
+
+
 class UserPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -23,6 +23,8 @@ class User(Base):
     # In every access token as `ver`; bumped to invalidate all of them at once.
     token_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the owner proved the address (a verification or password-reset link); None if never.
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Item(Base):
@@ -46,4 +48,22 @@ class RefreshToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AccountToken(Base):
+    """A single-use token mailed to a user (password reset, e-mail verification).
+
+    Known only by its keyed hash; deleted when used or replaced by a newer one of its purpose,
+    and void once the user's token version moves on (a password change, a deactivation).
+    """
+
+    __tablename__ = "account_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_version: Mapped[int]
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -48,7 +48,7 @@ async def test_a_trailing_slash_is_not_redirected(client: httpx.AsyncClient, pat
 
 
 async def test_wrong_method_is_a_json_405(client: httpx.AsyncClient) -> None:
-    response = await client.delete("/users/me")
+    response = await client.put("/users/me")
 
     assert_error(response, 405, "method_not_allowed")
     assert "GET" in response.headers["allow"]

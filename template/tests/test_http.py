@@ -94,7 +94,7 @@ def sample(text: str, name: str, **labels: str) -> float:
     [
         ("PATCH", "/items/1", "GET, HEAD, PUT, DELETE"),
         ("PATCH", "/items", "GET, HEAD, POST"),
-        ("DELETE", "/users/me", "GET, HEAD"),
+        ("PUT", "/users/me", "GET, HEAD, DELETE"),
         ("GET", "/auth/login", "POST"),
         ("HEAD", "/auth/login", "POST"),
     ],

@@ -419,11 +419,16 @@ def compare_trees(left: Path, right: Path) -> list[str]:
 
 
 def switch_for(data: dict[str, Any]) -> dict[str, Any]:
-    """The answer an update turns on (or off) in the option check."""
+    """The answers an update turns on (or off) in the option check: a rate-limit answer, and
+    `email` on where it is off (its files, settings and tests appear as in a fresh render)."""
     if not data.get("rate_limiting", True):
-        return {"rate_limiting": True}
-    storage = data.get("rate_limit_storage", "memory")
-    return {"rate_limit_storage": "redis" if storage == "memory" else "memory"}
+        switched: dict[str, Any] = {"rate_limiting": True}
+    else:
+        storage = data.get("rate_limit_storage", "memory")
+        switched = {"rate_limit_storage": "redis" if storage == "memory" else "memory"}
+    if not data.get("email", False):
+        switched["email"] = True
+    return switched
 
 
 def copier_update(project: Path, *extra: str) -> tuple[int, str]:

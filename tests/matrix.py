@@ -3,12 +3,15 @@
 Two sets are derived from it:
 
 * ``WIDE`` - every functional combination (database x use_async x rate limiting x docker x ci),
-  with ``license`` and ``python_version`` rotated so that every value of theirs appears, and
-  ``kubernetes`` (asked only with docker) on for half of the docker ones, with and without ci.
+  with ``license`` and ``python_version`` rotated so that every value of theirs appears,
+  ``kubernetes`` (asked only with docker) on for half of the docker ones, with and without ci,
+  and ``email`` on for half of them: each core combination renders with and without it.
   Each is rendered and checked cheaply (no install); tests/test_k8s.py builds and validates the
   manifests of each with kubernetes on.
 * ``DEEP`` - database x use_async x {no rate limiting, memory, redis}: each is installed and run
-  through every gate of the rendered project against real PostgreSQL / Redis.
+  through every gate of the rendered project against real PostgreSQL / Redis. ``email`` is on
+  in two of them (``EMAIL_DEEP``), an async and a sync one on different databases, so the
+  deep set covers it both ways without growing.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ OPTIONS: dict[str, tuple[Any, ...]] = {
     "docker": (True, False),
     "kubernetes": (True, False),
     "ci": (True, False),
+    "email": (True, False),
     "license": ("MIT", "Apache-2.0", "BSD-3-Clause", "Proprietary"),
     "python_version": ("3.11", "3.12", "3.13", "3.14"),
 }
@@ -39,6 +43,7 @@ DEFAULTS: dict[str, Any] = {
     "docker": True,
     "kubernetes": False,
     "ci": True,
+    "email": False,
     "license": "MIT",
     "python_version": "3.12",
 }
@@ -82,9 +87,18 @@ def _core() -> list[tuple[str, dict[str, Any]]]:
     return core
 
 
+# Core combinations that run with email on, their ids suffixed "-email".
+EMAIL_DEEP = ("sqlite-async-redis", "postgresql-sync-memory")
+
+
 def deep() -> list[Combination]:
     """Installed and run through every gate; docker and ci on so their files are linted too."""
-    return [Combination(cid, {**data, "docker": True, "ci": True}) for cid, data in _core()]
+    combos = []
+    for cid, data in _core():
+        email = cid in EMAIL_DEEP
+        extra = {"docker": True, "ci": True, "email": email}
+        combos.append(Combination(cid + ("-email" if email else ""), {**data, **extra}))
+    return combos
 
 
 def wide() -> list[Combination]:
@@ -97,9 +111,13 @@ def wide() -> list[Combination]:
     ):
         # kubernetes is asked only with docker: on for half of those, both ci values among them
         kubernetes = docker and (index // 4 + ci) % 2 == 0
+        # email on for the 2nd and 3rd of each core combination's four: both ways each, with
+        # and without docker, ci and kubernetes
+        email = index % 4 in (1, 2)
         suffix = ("" if docker else "-nodocker") + ("-k8s" if kubernetes else "")
-        suffix += "" if ci else "-noci"
+        suffix += ("" if ci else "-noci") + ("-email" if email else "")
         extra = {"docker": docker, "kubernetes": kubernetes, "ci": ci, "license": next(licenses)}
+        extra["email"] = email
         extra["python_version"] = next(versions)
         combos.append(Combination(cid + suffix, {**data, **extra}))
     return combos

@@ -65,6 +65,23 @@ SWITCHES: list[tuple[str, Any, Any, set[str]]] = [
     ("ci", True, False, {".github/workflows/ci.yml"}),
     ("rate_limiting", True, False, {"app/core/rate_limit.py", "tests/test_rate_limit.py"}),
     (
+        "email",
+        True,
+        False,
+        {
+            "app/core/mail.py",
+            "app/services/accounts.py",
+            "app/api/v1/accounts.py",
+            "app/schemas/account.py",
+            "tests/test_email.py",
+        }
+        | {
+            f"app/templates/email/{name}.{part}"
+            for name in ("verify_email", "password_reset", "already_registered")
+            for part in ("subject.txt", "txt", "html")
+        },
+    ),
+    (
         "kubernetes",
         True,
         False,
@@ -190,7 +207,7 @@ def test_license_text_follows_the_answer(render: Renders, license_: str) -> None
 
 
 def test_deep_set_covers_every_functional_option_value() -> None:
-    for option in ("database", "use_async", "rate_limiting", "rate_limit_storage"):
+    for option in ("database", "use_async", "rate_limiting", "rate_limit_storage", "email"):
         seen = {c.data.get(option) for c in DEEP if option in c.data}
         assert seen == set(OPTIONS[option]), option
     assert len({c.id for c in DEEP}) == len(DEEP) == 12

@@ -48,6 +48,7 @@ COMBINATIONS: dict[str, dict[str, Any]] = {
     "postgresql": {"database": "postgresql"},
     "postgresql + redis": {"database": "postgresql", "rate_limit_storage": "redis"},
     "email": {"email": True},
+    "email, no rate limiting": {"email": True, "rate_limiting": False},
 }
 _IGNORE = shutil.ignore_patterns(
     ".git", ".venv", ".nox", "site", "__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache"

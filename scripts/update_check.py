@@ -493,7 +493,11 @@ def main(argv: Iterable[str] | None = None) -> int:
         shutil.copy2(project / rel, keep)
     lap("user_edits")
 
-    code, output = copier_update(project, "--vcs-ref=HEAD")
+    # Questions the base did not ask (such as `email`, new after 0.1.0) are answered now, as a
+    # team turning the option on in the same update would.
+    recorded = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+    new_answers = {key: value for key, value in data.items() if key not in recorded}
+    code, output = copier_update(project, "--vcs-ref=HEAD", *data_args(new_answers))
     lap("copier_update")
 
     render(clone, base_ref, work / "fresh-base" / slug, data)

@@ -1,16 +1,9 @@
 from fastapi import APIRouter
 
-[% if email %]
-from app.api.v1 import accounts, auth, health, items, users
-[% else %]
 from app.api.v1 import auth, health, items, users
-[% endif %]
 
 api_router = APIRouter(prefix="/api/v1")
 api_router.include_router(auth.router)
-[% if email %]
-api_router.include_router(accounts.router)
-[% endif %]
 api_router.include_router(users.router)
 api_router.include_router(items.router)
 api_router.include_router(health.router)

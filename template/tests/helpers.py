@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from app.core.config import get_settings
+from tests.settings import make_settings
 
 BASE_URL = "http://testserver/api/v1"
 PASSWORD = "Correct-Horse-9-Battery!"
@@ -81,7 +81,7 @@ def client_from(app: FastAPI, address: str, port: int = 50000) -> httpx.AsyncCli
 
 async def admin_headers(client: httpx.AsyncClient) -> dict[str, str]:
     """Log in as the bootstrap admin (FIRST_ADMIN_EMAIL / FIRST_ADMIN_PASSWORD)."""
-    settings = get_settings()
+    settings = make_settings()
     assert settings.FIRST_ADMIN_EMAIL is not None
     assert settings.FIRST_ADMIN_PASSWORD is not None
     password = settings.FIRST_ADMIN_PASSWORD.get_secret_value()

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import bench
+from scripts import bench
 
 CLIENTS = 12
 SCARCE = {

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +16,7 @@ import pytest
 import yaml
 from copier import run_copy, run_update
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-sys.path.insert(0, str(ROOT / "tests"))
-import releases  # noqa: E402
-from matrix import DEFAULTS  # noqa: E402
-from update_check import (  # noqa: E402
+from scripts.update_check import (
     GIT_IDENTITY,
     check_template_changes,
     compare_trees,
@@ -30,6 +24,9 @@ from update_check import (  # noqa: E402
     git,
     init_repo,
 )
+from tests import releases
+from tests.matrix import DEFAULTS
+from tests.support import ROOT
 
 COMPUTED = {"use_redis", "async_", "await_"}
 

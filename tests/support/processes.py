@@ -78,6 +78,16 @@ def stop(proc: psutil.Popen, timeout: float = 15) -> int | None:
     return proc.poll()
 
 
+def kill_tree(proc: psutil.Popen) -> None:
+    """SIGKILL a process and every process under it at once, as when a machine dies."""
+    with contextlib.suppress(psutil.NoSuchProcess):
+        family = [proc, *proc.children(recursive=True)]
+        for member in family:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                member.kill()
+        psutil.wait_procs(family, timeout=10)
+
+
 def request_json(
     url: str, body: object = None, token: str | None = None, timeout: float = 10
 ) -> tuple[int, Any]:

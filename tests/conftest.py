@@ -8,6 +8,9 @@ import pytest
 
 from tests.support import Renders
 
+# A rendered service's own code (tests/fixtures/update): `nox -s update` adds it to a render.
+collect_ignore = ["fixtures"]
+
 
 @pytest.fixture(scope="session")
 def render(copie_session: Any) -> Renders:

@@ -157,11 +157,12 @@ def seed(port: int) -> str:
 def wrk(
     target: str, *, threads: int, connections: int, duration: float, token: str | None = None
 ) -> dict[str, float]:
-    script = Path(tempfile.gettempdir()) / f"bench-wrk-report-{os.getpid()}.lua"
-    script.write_text(WRK_REPORT)
     argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration:g}s", "--latency"]
-    argv += ["-s", str(script)] + (["-H", f"Authorization: Bearer {token}"] if token else [])
-    out = run([*argv, target], timeout=duration + 60).stdout
+    argv += ["-H", f"Authorization: Bearer {token}"] if token else []
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        script.write(WRK_REPORT)
+        script.flush()
+        out = run([*argv, "-s", script.name, target], timeout=duration + 60).stdout
     line = next((x for x in out.splitlines() if x.startswith("BENCH ")), None)
     if line is None:
         raise BenchError(f"no report from wrk:\n{out}")

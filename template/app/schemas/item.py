@@ -1,16 +1,9 @@
 from datetime import datetime
-from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pydantic.json_schema import SkipJsonSchema
+from pydantic import BaseModel, ConfigDict
 
-from app.db.models import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
+from app.schemas.fields import Description, PatchTitle, Title
 from app.schemas.page import Page
-
-# PostgreSQL text cannot hold NUL characters: refused here (422) on every database alike.
-NO_NUL = r"^[^\x00]*$"
-Title = Annotated[str, Field(min_length=1, max_length=TITLE_MAX_LENGTH, pattern=NO_NUL)]
-Description = Annotated[str | None, Field(max_length=DESCRIPTION_MAX_LENGTH, pattern=NO_NUL)]
 
 
 class ItemCreate(BaseModel):
@@ -30,15 +23,8 @@ class ItemPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: Title | SkipJsonSchema[None] = None  # may be left out, never null
+    title: PatchTitle = None
     description: Description = None
-
-    @field_validator("title")
-    @classmethod
-    def title_is_not_null(cls, title: str | None) -> str:
-        if title is None:
-            raise ValueError("title cannot be null; leave it out to keep it")
-        return title
 
 
 class ItemPublic(BaseModel):

@@ -21,6 +21,7 @@ import nox
 
 sys.path.insert(0, str(Path(__file__).parent / "tests"))
 from matrix import DEEP, Combination
+from recipe import apply_recipe
 
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_existing_virtualenvs = True
@@ -76,6 +77,9 @@ def generated(session: nox.Session, combo: Combination) -> None:
     start = time.perf_counter()
     render(session, combo, dest)
     session.log(f"render time: {time.perf_counter() - start:.1f}s")
+    # docs/service/add-a-resource.md, applied as a team would: the gates cover it too
+    added = apply_recipe(dest, use_async=combo.data["use_async"])
+    session.log(f"recipe: {len(added)} files touched, {sum(added.values())} lines added")
     run_gates(session, combo, dest, redis_db=DEEP.index(combo) + 1)
 
 

@@ -46,6 +46,11 @@ def _assigned(module: ast.Module, name: str) -> object:
     raise LookupError(name)
 
 
+def render_fixture(fixture: Path, use_async: bool, **answers: str) -> str:
+    flavour = {"async_": "async " if use_async else "", "await_": "await " if use_async else ""}
+    return _ENV.from_string(fixture.read_text()).render(flavour, **answers)
+
+
 def head_revision(versions: Path) -> str:
     """The one revision that no other migration revises."""
     revisions = {}
@@ -75,19 +80,15 @@ def apply_recipe(project: Path, use_async: bool) -> dict[str, int]:
     """Add `projects` to the rendered `project`; returns lines added per file touched."""
     before = {path: path.read_text() for path in project.rglob("*.py") if ".venv" not in path.parts}
     head = head_revision(project / "alembic" / "versions")
-    answers = {
-        "async_": "async " if use_async else "",
-        "await_": "await " if use_async else "",
-        "revision": f"{int(head) + 1:04d}",  # the house numbering: 0001, 0002, ...
-        "down_revision": head,
-    }
+    revision = f"{int(head) + 1:04d}"  # the house numbering: 0001, 0002, ...
     for fixture in FIXTURES.rglob("*.jinja"):
         relative = fixture.relative_to(FIXTURES).with_suffix("")
         if fixture.relative_to(FIXTURES) == MIGRATION:
-            relative = relative.with_name(f"{answers['revision']}_projects.py")
+            relative = relative.with_name(f"{revision}_projects.py")
         target = project / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(_ENV.from_string(fixture.read_text()).render(answers))
+        text = render_fixture(fixture, use_async, revision=revision, down_revision=head)
+        target.write_text(text)
 
     models = project / "app" / "db" / "models.py"
     models.write_text(models.read_text() + MODEL)

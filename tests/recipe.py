@@ -1,10 +1,10 @@
 """The recipe of docs/service/add-a-resource.md as a script: add `projects` to a rendered project.
 
 `apply_recipe(project, use_async)` does what the page tells a team to do, as a team would: it
-writes the new files (tests/recipe/, rendered for the flavour), edits the two shared ones and
-adds the migration after the project's current head. The `generated` nox session applies it to
-every deep combination before that combination's gates, so the recipe can never rot; the figures
-it returns are the ones the page states (tests/test_recipe.py compares them).
+writes the new files (tests/fixtures/recipe/, rendered for the flavour), edits the two shared
+ones and adds the migration after the project's current head. The `generated` nox session
+applies it to every deep combination before that combination's gates, so the recipe can never
+rot; the figures it returns are the ones the page states (tests/test_recipe.py compares them).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import jinja2
 
-FIXTURES = Path(__file__).parent / "recipe"
+FIXTURES = Path(__file__).parent / "fixtures" / "recipe"
 MIGRATION = Path("alembic/versions/projects.py.jinja")
 MODEL = """
 

@@ -10,8 +10,8 @@ import re
 import shutil
 from pathlib import Path
 
-from conftest import ROOT, Renders
-from recipe import FIXTURES, apply_recipe, head_revision, render_fixture
+from tests.recipe import FIXTURES, apply_recipe, head_revision, render_fixture
+from tests.support import ROOT, Renders
 
 PAGE = ROOT / "docs" / "service" / "add-a-resource.md"
 # ```python title="app/api/v1/projects.py" ... ```: a whole file of the recipe, as shown

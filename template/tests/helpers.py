@@ -62,6 +62,13 @@ async def register_and_login(
     return Account(user["email"], password, user, tokens["access_token"], tokens["refresh_token"])
 
 
+async def bad_login(client: httpx.AsyncClient, forwarded_for: str | None = None) -> httpx.Response:
+    """A login with a wrong password for an account that does not exist."""
+    credentials = {"email": "nobody@example.com", "password": "Wrong-Password-1!"}
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+    return await client.post("/auth/login", json=credentials, headers=headers)
+
+
 def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
     """The standard error shape: `{detail, code, errors?}` and nothing else."""
     assert response.status_code == status, response.text

@@ -42,6 +42,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+MYSQL_ADMIN_URL = os.environ.get("MYSQL_ADMIN_URL", "mysql://root@127.0.0.1:3306")
 REDIS_BASE_URL = os.environ.get("REDIS_BASE_URL", "redis://127.0.0.1:6379")
 REDIS_DB = 14  # rate-limit counters of the benchmarked service (flushed before use)
 REDIS_TEST_DB = 15
@@ -559,6 +561,9 @@ def throwaway_database(database: str, workdir: Path, suffix: str = "") -> Iterat
         yield f"sqlite:///{path}"
         return
     name = f"bench_{os.getpid()}{suffix}"
+    if database == "mysql":
+        yield from mysql_database(name)
+        return
     run(["psql", PG_ADMIN_URL, "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], timeout=60)
     run(["psql", PG_ADMIN_URL, "-qc", f"CREATE DATABASE {name}"], timeout=60)
     try:
@@ -568,6 +573,23 @@ def throwaway_database(database: str, workdir: Path, suffix: str = "") -> Iterat
             ["psql", PG_ADMIN_URL, "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"],
             timeout=60, check=False,
         )  # fmt: skip
+
+
+def mysql_database(name: str) -> Iterator[str]:
+    create = f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+    run([*mysql_client(), "-e", f"DROP DATABASE IF EXISTS {name}; {create}"], timeout=60)
+    try:
+        yield f"{MYSQL_ADMIN_URL}/{name}"
+    finally:
+        run([*mysql_client(), "-e", f"DROP DATABASE IF EXISTS {name}"], timeout=60, check=False)
+
+
+def mysql_client() -> list[str]:
+    """The `mysql` command line for MYSQL_ADMIN_URL (mysql://user[:password]@host:port)."""
+    url = urllib.parse.urlsplit(MYSQL_ADMIN_URL)
+    argv = ["mysql", "-u", url.username or "root", "-h", url.hostname or "127.0.0.1"]
+    argv += ["-P", str(url.port or 3306)]
+    return argv + ([f"-p{url.password}"] if url.password else [])
 
 
 # --- machine -------------------------------------------------------------------------------
@@ -586,8 +608,8 @@ def machine(venv: Path) -> dict[str, Any]:
         mem_gib = round(int(re.search(r"MemTotal:\s+(\d+)", meminfo).group(1)) / 1024**2, 1)  # type: ignore[union-attr]
     packages = [
         "fastapi", "starlette", "uvicorn", "uvloop", "httptools", "pydantic", "sqlalchemy",
-        "asyncpg", "psycopg", "aiosqlite", "argon2-cffi", "libpass", "prometheus-client",
-        "slowapi", "pyjwt",
+        "asyncpg", "psycopg", "aiosqlite", "asyncmy", "aiomysql", "pymysql", "argon2-cffi",
+        "libpass", "prometheus-client", "slowapi", "pyjwt",
     ]  # fmt: skip
     code = (
         "import importlib.metadata as m, json, platform\n"
@@ -601,6 +623,7 @@ def machine(venv: Path) -> dict[str, Any]:
     versions = json.loads(run([venv / "bin" / "python", "-c", code], timeout=60).stdout)
     wrk_version = run(["wrk", "--version"], check=False, timeout=10)
     postgres = run(["psql", PG_ADMIN_URL, "-tAc", "SHOW server_version"], check=False, timeout=10)
+    mysql = run([*mysql_client(), "-BNe", "SELECT VERSION()"], check=False, timeout=10)
     copier = run([sys.executable, "-m", "copier", "--version"], check=False, timeout=60)
     return {
         "nproc": os.cpu_count(),
@@ -611,6 +634,7 @@ def machine(venv: Path) -> dict[str, Any]:
             **versions,
             "wrk": (wrk_version.stdout + wrk_version.stderr).split(" [")[0].removeprefix("wrk "),
             "postgresql": postgres.stdout.strip() or None,
+            "mysql": mysql.stdout.strip() or None,
             "copier": (copier.stdout.split() or [None])[-1],
         },
     }
@@ -725,7 +749,7 @@ def bench(answers: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
         log("rendered test suite (pytest -q)")
         with throwaway_database(database, workdir, suffix="_tests") as test_url:
             test_env = clean_env()
-            if database == "postgresql":
+            if database != "sqlite":
                 test_env["TEST_SQLALCHEMY_DATABASE_URI"] = test_url
             if uses_redis:
                 test_env["TEST_REDIS_URL"] = f"{REDIS_BASE_URL}/{REDIS_TEST_DB}"

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
@@ -36,6 +37,8 @@ os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
 WORK = Path(os.environ.get("TEMPLATE_WORKDIR", Path(tempfile.gettempdir()) / "fastapi-template"))
 PG_ADMIN_URL = os.environ.get("PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_BASE_URL = os.environ.get("REDIS_BASE_URL", "redis://127.0.0.1:6379")
+# MariaDB (or MySQL): a user that may create and drop databases; no database in the URL.
+MYSQL_ADMIN_URL = os.environ.get("MYSQL_ADMIN_URL", "mysql://root@127.0.0.1:3306")
 
 
 def install_dev(session: nox.Session) -> None:
@@ -76,7 +79,11 @@ def generated(session: nox.Session, combo: Combination) -> None:
     start = time.perf_counter()
     render(session, combo, dest)
     session.log(f"render time: {time.perf_counter() - start:.1f}s")
-    run_gates(session, combo, dest, redis_db=DEEP.index(combo) + 1)
+    run_gates(session, combo, dest, redis_db=REDIS_DBS.get(combo.id, 0))
+
+
+# Redis db 1, 2, ... for the deep combinations that use Redis (16 dbs; 10, 13-15 are taken).
+REDIS_DBS = {c.id: n for n, c in enumerate((c for c in DEEP if c.uses_redis), start=1)}
 
 
 def find_interpreter(version: str) -> str | None:
@@ -144,6 +151,12 @@ def run_gates(session: nox.Session, combo: Combination, dest: Path, redis_db: in
         url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{db_name}"
         env["TEST_SQLALCHEMY_DATABASE_URI"] = env["SQLALCHEMY_DATABASE_URI"] = url
         session.run("psql", PG_ADMIN_URL, "-qc", f"CREATE DATABASE {db_name}", external=True)
+    if combo.database == "mysql":
+        env["TEST_SQLALCHEMY_DATABASE_URI"] = env["SQLALCHEMY_DATABASE_URI"] = (
+            f"{MYSQL_ADMIN_URL}/{db_name}"
+        )
+        create = f"CREATE DATABASE {db_name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+        session.run(*mysql_client(), "-e", create, external=True)
     if combo.uses_redis:
         env["TEST_REDIS_URL"] = f"{REDIS_BASE_URL}/{redis_db}"
     timings: list[str] = []
@@ -163,6 +176,17 @@ def run_gates(session: nox.Session, combo: Combination, dest: Path, redis_db: in
             if combo.database == "postgresql":
                 drop = f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"
                 session.run("psql", PG_ADMIN_URL, "-qc", drop, external=True, silent=True)
+            if combo.database == "mysql":
+                drop = f"DROP DATABASE IF EXISTS {db_name}"
+                session.run(*mysql_client(), "-e", drop, external=True, silent=True)
+
+
+def mysql_client() -> list[str]:
+    """The `mysql` command line for MYSQL_ADMIN_URL (mysql://user[:password]@host:port)."""
+    url = urllib.parse.urlsplit(MYSQL_ADMIN_URL)
+    argv = ["mysql", "-u", url.username or "root", "-h", url.hostname or "127.0.0.1"]
+    argv += ["-P", str(url.port or 3306)]
+    return argv + ([f"-p{url.password}"] if url.password else [])
 
 
 @nox.session(python=PYTHON)

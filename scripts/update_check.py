@@ -419,7 +419,10 @@ def compare_trees(left: Path, right: Path) -> list[str]:
 
 
 def switch_for(data: dict[str, Any]) -> dict[str, Any]:
-    """The answer an update turns on (or off) in the option check."""
+    """The answer an update turns on (or off) in the option check: a SQLite project moves to
+    MySQL, the others toggle their rate limits."""
+    if data.get("database", "sqlite") == "sqlite":
+        return {"database": "mysql"}
     if not data.get("rate_limiting", True):
         return {"rate_limiting": True}
     storage = data.get("rate_limit_storage", "memory")

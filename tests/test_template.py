@@ -109,6 +109,25 @@ def test_redis_storage_adds_no_file_but_changes_the_limit_module(render: Renders
     assert "redis" not in (memory / "docker-compose.yml").read_text()
 
 
+def test_mysql_adds_its_tests_and_keeps_one_dialect_module(render: Renders) -> None:
+    """database=mysql: the same files as sqlite but tests/test_mysql.py; its own dialect."""
+    sqlite = render(database="sqlite")
+    mysql = render(database="mysql")
+    assert files_of(mysql) - files_of(sqlite) == {"tests/test_mysql.py"}
+    assert files_of(sqlite) - files_of(mysql) == set()
+    dialect = (mysql / "app/db/dialect.py").read_text()
+    assert "LAST_INSERT_ID" in dialect
+    assert "utf8mb4_bin" in dialect
+    assert "mysql+asyncmy" in (mysql / "app/db/session.py").read_text()
+    assert "mariadb:" in (mysql / "docker-compose.yml").read_text()
+    assert (
+        "port: 3306"
+        in (
+            render(database="mysql", kubernetes=True) / "deploy/k8s/base/networkpolicy.yaml"
+        ).read_text()
+    )
+
+
 def test_flavours_differ_only_in_the_seams(render: Renders) -> None:
     """Async and sync render the same files; the API layer differs only by async/await."""
     async_ = render(use_async=True)

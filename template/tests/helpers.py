@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from app.core.config import get_settings
+from tests.settings import make_settings
 
 BASE_URL = "http://testserver/api/v1"
 PASSWORD = "Correct-Horse-9-Battery!"
@@ -61,6 +61,13 @@ async def register_and_login(
     return Account(user["email"], password, user, tokens["access_token"], tokens["refresh_token"])
 
 
+async def bad_login(client: httpx.AsyncClient, forwarded_for: str | None = None) -> httpx.Response:
+    """A login with a wrong password for an account that does not exist."""
+    credentials = {"email": "nobody@example.com", "password": "Wrong-Password-1!"}
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+    return await client.post("/auth/login", json=credentials, headers=headers)
+
+
 def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
     """The standard error shape: `{detail, code, errors?}` and nothing else."""
     assert response.status_code == status, response.text
@@ -81,7 +88,7 @@ def client_from(app: FastAPI, address: str, port: int = 50000) -> httpx.AsyncCli
 
 async def admin_headers(client: httpx.AsyncClient) -> dict[str, str]:
     """Log in as the bootstrap admin (FIRST_ADMIN_EMAIL / FIRST_ADMIN_PASSWORD)."""
-    settings = get_settings()
+    settings = make_settings()
     assert settings.FIRST_ADMIN_EMAIL is not None
     assert settings.FIRST_ADMIN_PASSWORD is not None
     password = settings.FIRST_ADMIN_PASSWORD.get_secret_value()

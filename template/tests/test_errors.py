@@ -7,11 +7,11 @@ import httpx
 import pytest
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from app.core.config import get_settings
 from app.services import items
 from tests.helpers import PASSWORD, assert_error, register_and_login, unique_email
+from tests.settings import make_settings
 
-MAX_BODY = get_settings().MAX_REQUEST_BODY_BYTES
+MAX_BODY = make_settings().MAX_REQUEST_BODY_BYTES
 
 
 def raising(exc: Exception) -> Any:

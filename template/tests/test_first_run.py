@@ -10,14 +10,15 @@ from alembic.config import Config
 from sqlalchemy.exc import OperationalError
 from starlette.types import Message
 
-from app import main
-from app.core.config import Settings, SettingsError, get_settings, load_settings
+from app import factory
+from app.core.config import Settings, SettingsError, load_settings
 from app.core.errors import StartupError
 from app.core.logging import JsonFormatter
 from app.db.migrations import ALEMBIC_INI
+from tests.settings import make_settings
 
 
-def test_bad_settings_stop_the_process_with_one_line_per_problem() -> None:
+def test_bad_settings_stop_the_process_with_one_line_per_problem(suite_environment: None) -> None:
     """A SettingsError is a SystemExit: wherever it escapes (importing the app, alembic's
     env.py, a worker), Python prints its message alone to stderr and exits with status 1."""
     with pytest.raises(SystemExit) as stopped:
@@ -33,7 +34,9 @@ def test_bad_settings_stop_the_process_with_one_line_per_problem() -> None:
 
 
 @pytest.mark.usefixtures("keep_logging")
-def test_alembic_on_the_command_line_says_what_it_does(capsys: pytest.CaptureFixture[str]) -> None:
+def test_alembic_on_the_command_line_says_what_it_does(
+    capsys: pytest.CaptureFixture[str], suite_environment: None
+) -> None:
     config = Config(ALEMBIC_INI)  # as the CLI builds it: no settings passed in
     config.config_file_name = str(ALEMBIC_INI)
 
@@ -60,8 +63,8 @@ async def test_a_database_that_cannot_be_migrated_stops_start_up_with_one_line(
         reason = Exception('database "my_service" does not exist\nDETAIL: more')
         raise OperationalError("connect", None, reason)
 
-    monkeypatch.setattr(main, "upgrade_to_head", missing_database)
-    app = main.create_app(get_settings().model_copy(update={"MIGRATE_ON_STARTUP": True}))
+    monkeypatch.setattr(factory, "upgrade_to_head", missing_database)
+    app = factory.create_app(make_settings().model_copy(update={"MIGRATE_ON_STARTUP": True}))
     sent: list[Message] = []
 
     async def receive() -> Message:

@@ -10,10 +10,10 @@ from fastapi.routing import APIRoute
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.api.docs import ASSETS_PATH
-from app.core.config import get_settings
 from app.core.errors import HTTP_CODES, AppError
-from app.main import create_app
+from app.factory import create_app
 from tests.helpers import assert_error, client_from, register_and_login
+from tests.settings import make_settings
 
 ROOT = "http://testserver"
 
@@ -123,7 +123,7 @@ async def test_204_has_no_content_type(client: httpx.AsyncClient) -> None:
 
 
 async def test_413_is_counted_under_the_route_it_was_sent_to(client: httpx.AsyncClient) -> None:
-    too_big = b"x" * (get_settings().MAX_REQUEST_BODY_BYTES + 1)
+    too_big = b"x" * (make_settings().MAX_REQUEST_BODY_BYTES + 1)
     labels = {"method": "POST", "route": "/api/v1/items", "status": "413"}
     metrics_url = ROOT + get_metrics_path(client)
     before = sample((await client.get(metrics_url)).text, "http_requests_total", **labels)
@@ -157,7 +157,7 @@ async def test_docs_assets_are_served_by_the_service(client: httpx.AsyncClient) 
 
 
 async def test_docs_assets_from_the_cdn_when_asked() -> None:
-    app = create_app(get_settings().model_copy(update={"DOCS_FROM_CDN": True}))
+    app = create_app(make_settings().model_copy(update={"DOCS_FROM_CDN": True}))
 
     async with client_from(app, "203.0.113.9") as client:
         page = (await client.get(f"{ROOT}/docs")).text

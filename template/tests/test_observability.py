@@ -12,10 +12,10 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.core.config import get_settings
 from app.core.logging import configure_logging
-from app.main import create_app
+from app.factory import create_app
 from tests.helpers import PASSWORD, assert_error, client_from, register_and_login, unique_email
+from tests.settings import make_settings
 
 ALLOWED_ORIGIN = "https://app.example.com"
 LogReader = Callable[[], list[dict[str, Any]]]
@@ -264,7 +264,7 @@ async def test_without_cors_origins_no_cors_headers_are_sent() -> None:
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     try:
-        bare = create_app(get_settings().model_copy(update={"CORS_ORIGINS": []}))
+        bare = create_app(make_settings().model_copy(update={"CORS_ORIGINS": []}))
     finally:
         root.handlers[:] = handlers  # create_app configures logging; keep the suite's
         root.setLevel(level)

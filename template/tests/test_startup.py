@@ -1,15 +1,16 @@
 import pytest
 
-from app import main
-from app.core.config import Settings, get_settings, load_settings
+from app import factory
+from app.core.config import Settings, load_settings
+from tests.settings import make_settings
 
 
 @pytest.mark.usefixtures("keep_logging")
 async def test_start_up_applies_the_migrations_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[Settings] = []
-    monkeypatch.setattr(main, "upgrade_to_head", calls.append)
-    settings = get_settings().model_copy(update={"MIGRATE_ON_STARTUP": True})
-    app = main.create_app(settings)
+    monkeypatch.setattr(factory, "upgrade_to_head", calls.append)
+    settings = make_settings().model_copy(update={"MIGRATE_ON_STARTUP": True})
+    app = factory.create_app(settings)
 
     async with app.router.lifespan_context(app):
         assert calls == [settings]
@@ -18,8 +19,8 @@ async def test_start_up_applies_the_migrations_when_asked(monkeypatch: pytest.Mo
 @pytest.mark.usefixtures("keep_logging")
 async def test_start_up_leaves_the_schema_alone_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[Settings] = []
-    monkeypatch.setattr(main, "upgrade_to_head", calls.append)
-    app = main.create_app(get_settings())
+    monkeypatch.setattr(factory, "upgrade_to_head", calls.append)
+    app = factory.create_app(make_settings())
 
     async with app.router.lifespan_context(app):
         assert calls == []
@@ -37,7 +38,8 @@ async def test_start_up_leaves_the_schema_alone_by_default(monkeypatch: pytest.M
 def test_migrations_at_start_up_default_to_development_only(
     environment: str, explicit: bool | None, expected: bool
 ) -> None:
-    overrides: dict[str, object] = {"ENVIRONMENT": environment}
+    secrets = {"SECRET_KEY": "k" * 40, "REFRESH_TOKEN_SECRET": "r" * 40}
+    overrides: dict[str, object] = {"ENVIRONMENT": environment, **secrets}
     if explicit is not None:
         overrides["MIGRATE_ON_STARTUP"] = explicit
     assert load_settings(**overrides).MIGRATE_ON_STARTUP is expected

@@ -23,6 +23,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers import PASSWORD, unique_email
+from tests.settings import as_environment, make_settings
 
 DRAIN_SECONDS = 0.5
 
@@ -91,11 +92,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     work = tmp_path_factory.mktemp("workers")
     metrics_dir = work / "metrics"
     metrics_dir.mkdir()  # empty, as the image's entrypoint leaves it
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"FIRST_ADMIN_EMAIL", "FIRST_ADMIN_PASSWORD"}  # one admin bootstrap race
-    }
+    settings = make_settings().model_copy(  # no admin bootstrap: the two workers would race
+        update={"FIRST_ADMIN_EMAIL": None, "FIRST_ADMIN_PASSWORD": None}
+    )
+    env = os.environ | as_environment(settings)
     env |= {
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
         "SHUTDOWN_DRAIN_SECONDS": str(DRAIN_SECONDS),

@@ -1,11 +1,14 @@
 """Sessions that render the template and run the gates of what it renders.
 
 Every session that renders does so outside the repository (ruff honours this repo's .gitignore,
-so a project rendered under .nox/ could be silently skipped).
+so a project rendered under .nox/ could be silently skipped). Helpers (renders, throw-away
+databases, servers) come from tests/support; scripts run as modules (`python -m scripts.bench`):
+the repository installs itself in editable mode, see tests/support/__init__.py.
 """
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import os
@@ -15,14 +18,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import nox
 
-sys.path.insert(0, str(Path(__file__).parent / "tests"))
-from matrix import DEEP, Combination
+from scripts import lint_rendered
+from tests.matrix import DEEP, Combination
+from tests.support import copy_args, flush_redis, redis_url, throwaway_database
 
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_existing_virtualenvs = True
@@ -36,10 +40,6 @@ PYTHON = "3.11"
 # Never let uv fetch an interpreter: every Python the sessions use is already on the machine.
 os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
 WORK = Path(os.environ.get("TEMPLATE_WORKDIR", Path(tempfile.gettempdir()) / "fastapi-template"))
-PG_ADMIN_URL = os.environ.get("PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_BASE_URL = os.environ.get("REDIS_BASE_URL", "redis://127.0.0.1:6379")
-# MariaDB (or MySQL): a user that may create and drop databases; no database in the URL.
-MYSQL_ADMIN_URL = os.environ.get("MYSQL_ADMIN_URL", "mysql://root@127.0.0.1:3306")
 
 
 def install_dev(session: nox.Session) -> None:
@@ -62,13 +62,21 @@ def template(session: nox.Session) -> None:
 
 
 def render(session: nox.Session, combo: Combination, dest: Path) -> None:
-    if dest.exists():
-        shutil.rmtree(dest)
+    shutil.rmtree(dest, ignore_errors=True)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    args = ["copier", "copy", "--trust", "--defaults", "--vcs-ref=HEAD", "--quiet"]
-    for key, value in combo.data.items():
-        args += ["--data", f"{key}={value}"]
-    session.run(*args, str(ROOT), str(dest))
+    session.run("copier", *copy_args(combo.data, dest))
+
+
+@contextlib.contextmanager
+def database(session: nox.Session, combo: Combination, name: str, dest: Path) -> Iterator[str]:
+    """A throw-away database for `combo` (SQLite: a file in `dest`), dropped afterwards."""
+    with throwaway_database(combo.database, name, dest) as url:
+        session.log(f"database: {url}")
+        yield url
+
+
+# Redis db 1, 2, ... for the deep combinations that use Redis (16 dbs; 10, 13-15 are taken).
+REDIS_DBS = {c.id: n for n, c in enumerate((c for c in DEEP if c.uses_redis), start=1)}
 
 
 @nox.session(python=PYTHON)
@@ -81,10 +89,6 @@ def generated(session: nox.Session, combo: Combination) -> None:
     render(session, combo, dest)
     session.log(f"render time: {time.perf_counter() - start:.1f}s")
     run_gates(session, combo, dest, redis_db=REDIS_DBS.get(combo.id, 0))
-
-
-# Redis db 1, 2, ... for the deep combinations that use Redis (16 dbs; 10, 13-15 are taken).
-REDIS_DBS = {c.id: n for n, c in enumerate((c for c in DEEP if c.uses_redis), start=1)}
 
 
 def find_interpreter(version: str) -> str | None:
@@ -156,27 +160,13 @@ def mypy_cache(project: Path, python_version: str) -> str:
 
 def run_gates(session: nox.Session, combo: Combination, dest: Path, redis_db: int) -> None:
     """Install a rendered project with uv and run every gate against real PostgreSQL / Redis."""
-    env = {
+    env: dict[str, str | None] = {
         "UV_PROJECT_ENVIRONMENT": str(dest / ".venv"),
         "VIRTUAL_ENV": None,
         "TEST_SQLALCHEMY_DATABASE_URI": None,
-        "TEST_REDIS_URL": None,
+        "TEST_REDIS_URL": redis_url(redis_db) if combo.uses_redis else None,
         "MYPY_CACHE_DIR": mypy_cache(dest, combo.data.get("python_version", "default")),
     }
-    db_name = f"tpl_{dest.name.replace('-', '_')}_{os.getpid()}"
-    if combo.database == "postgresql":
-        # alembic's gates and the test suite share one throw-away database
-        url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{db_name}"
-        env["TEST_SQLALCHEMY_DATABASE_URI"] = env["SQLALCHEMY_DATABASE_URI"] = url
-        session.run("psql", PG_ADMIN_URL, "-qc", f"CREATE DATABASE {db_name}", external=True)
-    if combo.database == "mysql":
-        env["TEST_SQLALCHEMY_DATABASE_URI"] = env["SQLALCHEMY_DATABASE_URI"] = (
-            f"{MYSQL_ADMIN_URL}/{db_name}"
-        )
-        create = f"CREATE DATABASE {db_name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
-        session.run(*mysql_client(), "-e", create, external=True)
-    if combo.uses_redis:
-        env["TEST_REDIS_URL"] = f"{REDIS_BASE_URL}/{redis_db}"
     timings: list[str] = []
 
     def timed(name: str, *args: str) -> None:
@@ -184,27 +174,15 @@ def run_gates(session: nox.Session, combo: Combination, dest: Path, redis_db: in
         session.run(*args, env=env, external=True)
         timings.append(f"{name} {time.perf_counter() - start:.1f}s")
 
-    with session.chdir(dest):
-        try:
-            timed("install", "uv", "sync", "--python", PYTHON)
-            for gate in GATES:
-                timed(" ".join(gate[:2]), "uv", "run", "--no-sync", *gate)
-            session.log("gate times: " + ", ".join(timings))
-        finally:
-            if combo.database == "postgresql":
-                drop = f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"
-                session.run("psql", PG_ADMIN_URL, "-qc", drop, external=True, silent=True)
-            if combo.database == "mysql":
-                drop = f"DROP DATABASE IF EXISTS {db_name}"
-                session.run(*mysql_client(), "-e", drop, external=True, silent=True)
-
-
-def mysql_client() -> list[str]:
-    """The `mysql` command line for MYSQL_ADMIN_URL (mysql://user[:password]@host:port)."""
-    url = urllib.parse.urlsplit(MYSQL_ADMIN_URL)
-    argv = ["mysql", "-u", url.username or "root", "-h", url.hostname or "127.0.0.1"]
-    argv += ["-P", str(url.port or 3306)]
-    return argv + ([f"-p{url.password}"] if url.password else [])
+    with contextlib.ExitStack() as stack, session.chdir(dest):
+        if combo.database != "sqlite":  # alembic's gates and the tests share one database
+            name = f"tpl_{dest.name.replace('-', '_')}_{os.getpid()}"
+            url = stack.enter_context(database(session, combo, name, dest))
+            env["TEST_SQLALCHEMY_DATABASE_URI"] = env["SQLALCHEMY_DATABASE_URI"] = url
+        timed("install", "uv", "sync", "--python", PYTHON)
+        for gate in GATES:
+            timed(" ".join(gate[:2]), "uv", "run", "--no-sync", *gate)
+        session.log("gate times: " + ", ".join(timings))
 
 
 @nox.session(python=PYTHON)
@@ -215,12 +193,10 @@ def update(session: nox.Session, combo: Combination, base: str) -> None:
 
     Tests the committed HEAD (a fresh clone): commit before running it.
     """
-    import json
-
     install_dev(session)
     work = WORK / "update" / f"{base}-{combo.id}"
     output = session.run(
-        "python", str(ROOT / "scripts" / "update_check.py"), "--base", base,
+        "python", "-m", "scripts.update_check", "--base", base,
         "--combo", combo.id, "--workdir", str(work), *session.posargs,
         silent=True, success_codes=[0, 1, 3],
     )  # fmt: skip
@@ -271,9 +247,6 @@ def lint(session: nox.Session) -> None:
     file. Compose comes from the machine: `apt-get install -y docker-compose` (Debian), or the
     `docker compose` plugin. Details in scripts/lint_rendered.py.
     """
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import lint_rendered
-
     install_dev(session)
     session.install(*LINT_TOOLS)
     session.run("ruff", "check", ".")
@@ -315,23 +288,12 @@ def contract(session: nox.Session, combo: Combination) -> None:
     env = {"UV_PROJECT_ENVIRONMENT": str(dest / ".venv"), "VIRTUAL_ENV": None}
     with session.chdir(dest):
         session.run("uv", "sync", "--python", PYTHON, env=env, external=True)
-    db_name = f"contract_{os.getpid()}"
-    args = [str(ROOT / "scripts" / "contract.py"), str(dest)]
-    if combo.database == "postgresql":
-        args += ["--database-url", PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{db_name}"]
-        session.run("psql", PG_ADMIN_URL, "-qc", f"CREATE DATABASE {db_name}", external=True)
-    else:
-        args += ["--database-url", f"sqlite:///{dest / 'contract.db'}"]
+    args = ["-m", "scripts.contract", str(dest)]
     if combo.uses_redis:
-        redis_url = f"{REDIS_BASE_URL}/{CONTRACT_REDIS_DB}"
-        session.run("redis-cli", "-u", redis_url, "FLUSHDB", external=True, silent=True)
-        args += ["--redis-url", redis_url]
-    try:
-        session.run("python", *args, *session.posargs)
-    finally:
-        if combo.database == "postgresql":
-            drop = f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"
-            session.run("psql", PG_ADMIN_URL, "-qc", drop, external=True, silent=True)
+        flush_redis(redis_url(CONTRACT_REDIS_DB))
+        args += ["--redis-url", redis_url(CONTRACT_REDIS_DB)]
+    with database(session, combo, f"contract_{os.getpid()}", dest) as url:
+        session.run("python", *args, "--database-url", url, *session.posargs)
 
 
 # --- browser (issue 11): /docs in Debian's Chromium, with no network beyond loopback ---
@@ -356,15 +318,13 @@ def browser(session: nox.Session) -> None:
     with session.chdir(dest):
         session.run("uv", "sync", "--python", PYTHON, env=env, external=True)
     screenshot = WORK / "browser" / "docs-users-me.png"
-    script = ROOT / "scripts" / "browser_check.py"
-    session.run("python", str(script), str(dest), "--screenshot", str(screenshot),
-                "--chromium", CHROMIUM, env={"PYTHONPATH": str(ROOT / "scripts")})  # fmt: skip
+    session.run("python", "-m", "scripts.browser_check", str(dest),
+                "--screenshot", str(screenshot), "--chromium", CHROMIUM)  # fmt: skip
 
 
 # --- cluster (issue 13): many instances with many workers behind HAProxy, under write load ---
 
 CLUSTER_COMBO = next(c for c in DEEP if c.id == "postgresql-async-redis")
-CLUSTER_REQUIREMENTS = ("tabulate==0.9.0",)
 CLUSTER_REDIS_DB = 10  # its own Redis db, emptied before the run
 
 
@@ -380,28 +340,23 @@ def cluster(session: nox.Session) -> None:
         session.error(
             "haproxy is not installed; it is a Debian package: apt-get install -y haproxy"
         )
-    install_dev(session)  # copier
-    session.install(*CLUSTER_REQUIREMENTS)
+    install_dev(session)  # copier, tabulate
     dest = WORK / "cluster" / CLUSTER_COMBO.id
     render(session, CLUSTER_COMBO, dest)
     env = {"UV_PROJECT_ENVIRONMENT": str(dest / ".venv"), "VIRTUAL_ENV": None}
     with session.chdir(dest):
         session.run("uv", "sync", "--no-dev", "--python", PYTHON, env=env, external=True)
-    redis_url = f"{REDIS_BASE_URL}/{CLUSTER_REDIS_DB}"
-    session.run("redis-cli", "-u", redis_url, "FLUSHDB", external=True, silent=True)
-    db_name = f"cluster_{os.getpid()}"
-    database_url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{db_name}"
-    session.run("psql", PG_ADMIN_URL, "-qc", f"CREATE DATABASE {db_name}", external=True)
+    redis = redis_url(CLUSTER_REDIS_DB)
+    flush_redis(redis)
     try:
-        session.run(
-            "python", str(ROOT / "scripts" / "cluster.py"), str(dest),
-            "--database-url", database_url, "--redis-url", redis_url,
-            "--json", str(WORK / "cluster" / "result.json"), *session.posargs,
-        )  # fmt: skip
+        with database(session, CLUSTER_COMBO, f"cluster_{os.getpid()}", dest) as url:
+            session.run(
+                "python", "-m", "scripts.cluster", str(dest), "--database-url", url,
+                "--redis-url", redis, "--json", str(WORK / "cluster" / "result.json"),
+                *session.posargs,
+            )  # fmt: skip
     finally:
-        drop = f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"
-        session.run("psql", PG_ADMIN_URL, "-qc", drop, external=True, silent=True)
-        session.run("redis-cli", "-u", redis_url, "FLUSHDB", external=True, silent=True)
+        flush_redis(redis)
 
 
 # --- matrix: the per-combination sessions, MATRIX_JOBS at a time -------------------------------
@@ -477,7 +432,7 @@ def bench(session: nox.Session) -> None:
     install_dev(session)  # copier
     session.install(*BENCH_REQUIREMENTS)
     bench_args = ["--workdir", str(WORK / "bench"), *session.posargs]
-    session.run("python", str(ROOT / "scripts" / "bench.py"), *bench_args)
+    session.run("python", "-m", "scripts.bench", *bench_args)
 
 
 @nox.session(python=PYTHON)
@@ -488,6 +443,6 @@ def storm(session: nox.Session) -> None:
     """
     install_dev(session)  # copier
     session.run(
-        "python", str(ROOT / "scripts" / "storm.py"), "--workdir", str(WORK / "storm"),
+        "python", "-m", "scripts.storm", "--workdir", str(WORK / "storm"),
         *session.posargs,
     )  # fmt: skip

@@ -7,7 +7,7 @@ Authorize, log in with the user's e-mail and password, run `GET /api/v1/users/me
 Every request to anything but the service is refused and reported, so a page that needs the
 internet (a CDN asset, a web font) fails here. A screenshot is saved either way.
 
-    python scripts/browser_check.py PROJECT_DIR --screenshot PATH [--chromium PATH]
+    python -m scripts.browser_check PROJECT_DIR --screenshot PATH [--chromium PATH]
 
 Exit status: 0 when the page showed 200; 1 when it did not, or asked for the internet; 2 when
 the service did not come up.
@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import argparse
 import secrets
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from contract import HOST, free_port, request_json, stop, wait_until_up
 from playwright.sync_api import Page, Route, sync_playwright
+
+from tests.support import HOST, free_port, request_json, running, uvicorn
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -84,26 +84,17 @@ def main(argv: list[str] | None = None) -> int:
     port = free_port()
     base = f"http://{HOST}:{port}"
     log_path = work / "uvicorn.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [project / ".venv" / "bin" / "uvicorn", "app.main:app", "--host", HOST,
-             "--port", str(port)],
-            cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        try:
-            try:
-                wait_until_up(base, server, "/openapi.json")
-                status, body = request_json(
-                    f"{base}/api/v1/users", {"email": email, "password": password}
-                )
-                if status != 201:
-                    raise RuntimeError(f"registering {email} answered {status}: {body}")
-            except RuntimeError as exc:
-                print(f"browser: {exc}; server log: {log_path}", file=sys.stderr)
-                return 2
+    server = uvicorn(project / ".venv", "app.main:app", port)
+    try:
+        with running(server, f"{base}/openapi.json", log_path, project, env):
+            credentials = {"email": email, "password": password}
+            status, body = request_json(f"{base}/api/v1/users", credentials)
+            if status != 201:
+                raise RuntimeError(f"registering {email} answered {status}: {body}")
             return drive(args, base, email, password, work)
-        finally:
-            stop(server)
+    except RuntimeError as exc:  # NotUp, or the registration failed
+        print(f"browser: {exc}; server log: {log_path}", file=sys.stderr)
+        return 2
 
 
 def drive(args: argparse.Namespace, base: str, email: str, password: str, work: Path) -> int:

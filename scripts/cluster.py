@@ -19,7 +19,7 @@ and one Redis db, behind HAProxy on loopback (X-Forwarded-For added; the app tru
    server in X-Served-By): exactly for the running and the drained instance, and within the
    requests in flight at the kill for the killed one.
 
-    python scripts/cluster.py PROJECT_DIR --database-url URL --redis-url URL [--json PATH]
+    python -m scripts.cluster PROJECT_DIR --database-url URL --redis-url URL [--json PATH]
 
 Prints a table; exit status 0 when every check holds, 1 otherwise.
 """
@@ -29,11 +29,9 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -44,9 +42,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
 from tabulate import tabulate
 
-HOST = "127.0.0.1"
+from tests.support import HOST, clean_env, free_port, kill_tree, start, stop
+
 INSTANCES = 3
 WORKERS = 2
 CLIENTS = 16
@@ -57,12 +57,6 @@ LOGIN_LIMIT = 5
 PASSWORD = "Cluster-Test-Passphrase-42"
 DRAIN_SECONDS = 1.0
 GRACEFUL_SECONDS = 10
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -102,7 +96,7 @@ class Instance:
     port: int
     metrics_dir: Path
     log: Path
-    process: subprocess.Popen[bytes] | None = None
+    process: psutil.Popen | None = None
     stopped_at: float | None = None
     exited_at: float | None = None
 
@@ -115,11 +109,7 @@ class Instance:
         ]
         argv += ["app.main:app", "--host", HOST, "--port", str(self.port), "--no-access-log"]
         argv += ["--no-proxy-headers"]  # the app's trusted-proxy walk reads X-Forwarded-For
-        with self.log.open("wb") as out:
-            self.process = subprocess.Popen(
-                argv, cwd=project, env=env, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: a "container"
-            )  # fmt: skip
+        self.process = start(argv, self.log, project, env)  # a session of its own: a "container"
 
     def started(self) -> bool:
         return self.log.read_text(errors="replace").count("Application startup complete") >= WORKERS
@@ -128,7 +118,7 @@ class Instance:
         assert self.process is not None
         self.stopped_at = time.monotonic()
         if sig == signal.SIGKILL:
-            os.killpg(self.process.pid, signal.SIGKILL)  # the whole container at once
+            kill_tree(self.process)  # the whole container at once
         else:
             self.process.send_signal(sig)  # PID 1 of the container: uvicorn's supervisor
 
@@ -276,9 +266,7 @@ def main() -> int:
     python = str(project / ".venv" / "bin" / "python")
     work = Path(tempfile.mkdtemp(prefix="cluster-"))
 
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-    env = {k: v for k, v in env.items() if not k.startswith("UV_")}
-    env |= {
+    env = clean_env() | {
         "ENVIRONMENT": "production",  # production hash parameters and checks, as deployed
         "SECRET_KEY": secrets.token_hex(32),
         "REFRESH_TOKEN_SECRET": secrets.token_hex(32),
@@ -302,10 +290,7 @@ def main() -> int:
     ]
     lb_port = free_port()
     (work / "haproxy.cfg").write_text(haproxy_config(lb_port, instances))
-    balancer = subprocess.Popen(
-        [haproxy, "-db", "-f", str(work / "haproxy.cfg")],
-        stdout=(work / "haproxy.log").open("wb"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    balancer = start([haproxy, "-db", "-f", work / "haproxy.cfg"], work / "haproxy.log")
     checks: dict[str, bool] = {}
     figures: dict[str, object] = {}
     try:
@@ -457,11 +442,9 @@ def main() -> int:
             args.json.write_text(json.dumps(figures | {"checks": checks}, indent=2))
     finally:
         for instance in instances:
-            if instance.process and instance.process.poll() is None:
-                os.killpg(instance.process.pid, signal.SIGKILL)
-                instance.process.wait()
-        balancer.terminate()
-        balancer.wait()
+            if instance.process:
+                kill_tree(instance.process)
+        stop(balancer)
     if not all(checks.values()):
         for instance in instances:
             print(f"--- {instance.log}\n{instance.log.read_text(errors='replace')[-3000:]}")

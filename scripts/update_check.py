@@ -4,7 +4,7 @@ The ``update`` nox session runs this script, then the rendered project's gates i
 leaves behind. It only tests what is committed: the template is a fresh ``git clone`` of the
 repository's HEAD, whose tags are rebuilt from ``tests/releases.py`` (a clone need not have tags).
 
-    python scripts/update_check.py --base previous --combo sqlite-async-memory --workdir /tmp/u
+    python -m scripts.update_check --base previous --combo sqlite-async-memory --workdir /tmp/u
 
 Steps:
 
@@ -12,7 +12,8 @@ Steps:
 2. render the combination from the base commit (``first-full``, ``previous`` or a ref),
    ``git init`` and commit it;
 3. make the edits real users make (a service module, a route and its test, a README section,
-   a changed default in ``.env.example``, a dependency) and commit them;
+   a changed default in ``.env.example``, a dependency: ``tests/fixtures/update``, new files and
+   a patch) and commit them;
 4. ``copier update --defaults --vcs-ref HEAD``;
 5. assert: exit 0; no unmerged path, conflict marker or ``.rej`` file; every user edit kept;
    every template change between base and HEAD present (files the user did not touch are
@@ -27,7 +28,6 @@ The last line of stdout is a JSON summary (timings, project path).
 from __future__ import annotations
 
 import argparse
-import ast
 import difflib
 import filecmp
 import json
@@ -45,7 +45,8 @@ from typing import Any
 import yaml
 from packaging.version import Version
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import ROOT, data_args, project_files, render
+
 SKIP = 3
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "Update Check",
@@ -54,8 +55,6 @@ GIT_IDENTITY = {
     "GIT_COMMITTER_EMAIL": "update-check@example.com",
 }
 ENV = {**os.environ, **GIT_IDENTITY, "UV_PYTHON_DOWNLOADS": "never"}
-# Directories that belong to tools, not to the project (never scanned, never compared).
-IGNORED_DIRS = {".git", ".venv", ".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycache__"}
 COPIER = [sys.executable, "-m", "copier"]
 ANSWERS = ".copier-answers.yml"
 
@@ -84,24 +83,6 @@ def run(*args: str | Path, cwd: Path | None = None, check: bool = True) -> str:
 
 def git(cwd: Path, *args: str) -> str:
     return run("git", *args, cwd=cwd).strip()
-
-
-def data_args(data: dict[str, Any]) -> list[str]:
-    args = []
-    for key, value in data.items():
-        args += ["--data", f"{key}={str(value).lower() if isinstance(value, bool) else value}"]
-    return args
-
-
-def project_files(root: Path) -> dict[str, Path]:
-    """Every file of a project by relative POSIX path, tool caches and .git left out."""
-    files = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d not in IGNORED_DIRS]
-        for name in filenames:
-            path = Path(dirpath, name)
-            files[path.relative_to(root).as_posix()] = path
-    return files
 
 
 def text(path: Path | None) -> list[str]:
@@ -160,15 +141,7 @@ def resolve_base(clone: Path, base: str, first_full: str | None, releases: dict[
     return base
 
 
-# --- rendering ------------------------------------------------------------------------------
-
-
-def render(clone: Path, ref: str, dest: Path, data: dict[str, Any]) -> None:
-    if dest.exists():
-        shutil.rmtree(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    run(*COPIER, "copy", "--trust", "--defaults", "--quiet", f"--vcs-ref={ref}",
-        *data_args(data), clone, dest)  # fmt: skip
+# --- the project's repository -----------------------------------------------------------------
 
 
 def commit_all(project: Path, message: str) -> None:
@@ -183,146 +156,33 @@ def init_repo(project: Path) -> None:
     commit_all(project, "Render the service from the template")
 
 
-# --- the edits real users make --------------------------------------------------------------
-
-REPORTS_SERVICE = '''\
-"""Team reports: rules this team added to the service after rendering it."""
-
-
-def count_first_words(titles: list[str]) -> dict[str, int]:
-    """Count titles by their first word, case-insensitively."""
-    counts: dict[str, int] = {}
-    for title in titles:
-        words = title.split()
-        key = words[0].lower() if words else ""
-        counts[key] = counts.get(key, 0) + 1
-    return counts
-'''
-
-REPORTS_ROUTE = '''\
-"""Team reports: a route this team added to the service after rendering it."""
-
-from typing import Annotated
-
-from fastapi import APIRouter, Query
-
-from app.api.responses import error_responses
-from app.services.reports import count_first_words
-
-router = APIRouter(prefix="/reports", tags=["reports"], responses=error_responses(422))
+# --- the edits real users make: tests/fixtures/update ---------------------------------------
+#
+# files/ holds the modules a team adds (a service, a route, its test); team-edits.patch wires the
+# route in and changes README, pyproject (a dependency) and .env.example (a default). Both apply
+# to renders of every base in tests/releases.py; a new release whose render they no longer fit
+# gets the patch refreshed (docs/contributing.md, "Releases").
 
 
-@router.get("/first-words")
-async def first_words(titles: Annotated[list[str], Query(max_length=50)]) -> dict[str, int]:
-    """How many of the given titles start with each word."""
-    return count_first_words(titles)
-'''
-
-REPORTS_TEST = """\
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
-
-from app.api.v1 import reports
-from app.services.reports import count_first_words
-
-
-def test_count_first_words() -> None:
-    assert count_first_words(["Buy milk", "buy eggs", "", "Call Bob"]) == {
-        "buy": 2,
-        "": 1,
-        "call": 1,
-    }
-
-
-def test_first_words_route() -> None:
-    app = FastAPI()
-    app.include_router(reports.router)
-    with TestClient(app) as client:
-        response = client.get("/reports/first-words", params={"titles": ["a b", "A c"]})
-    assert response.status_code == 200
-    assert response.json() == {"a": 2}
-"""
-
-README_SECTION = """
-## Team runbook
-
-Pager rotation and dashboards live in the team wiki; this section is ours, not the template's.
-"""
-
-USER_DEPENDENCY = '"tenacity>=9.0",'
-ENV_KEY, ENV_VALUE = "ACCESS_TOKEN_EXPIRE_MINUTES", "20"
-
-
-def wire_router(project: Path) -> Path:
-    """Include the reports router where the service includes its other routers."""
-    candidates = sorted((project / "app" / "api").rglob("*.py"))
-    module = next((p for p in candidates if ".include_router(" in p.read_text()), None)
-    if module is None:
-        raise CheckFailed("no module under app/api includes routers; cannot add a route")
-    source = module.read_text()
-    tree = ast.parse(source)
-    calls = [
-        node
-        for node in tree.body
-        if isinstance(node, ast.Expr)
-        and isinstance(node.value, ast.Call)
-        and isinstance(node.value.func, ast.Attribute)
-        and node.value.func.attr == "include_router"
-    ]
-    imports = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
-    if not calls or not imports:
-        raise CheckFailed(f"{module}: no top-level include_router() call to extend")
-    target = ast.unparse(calls[-1].value.func.value)
-    lines = source.splitlines()
-    lines.insert(calls[-1].end_lineno or 0, f"{target}.include_router(reports.router)")
-    lines.insert(imports[-1].end_lineno or 0, "from app.api.v1 import reports")
-    module.write_text("\n".join(lines) + "\n")
-    # Users run the project's formatter before committing (its pre-commit hook does).
-    run(sys.executable, "-m", "ruff", "check", "--quiet", "--select", "I", "--fix", module,
-        cwd=project)  # fmt: skip
-    run(sys.executable, "-m", "ruff", "format", "--quiet", module, cwd=project)
-    return module
-
-
-def add_dependency(pyproject: Path) -> None:
-    source = pyproject.read_text()
-    match = re.search(r"^dependencies = \[\n(?P<body>.*?)^\]", source, re.MULTILINE | re.DOTALL)
-    if match is None:
-        raise CheckFailed("pyproject.toml: no multi-line `dependencies = [` list")
-    end = match.end("body")
-    pyproject.write_text(source[:end] + f"    {USER_DEPENDENCY}\n" + source[end:])
-
-
-def change_env_default(env_example: Path) -> str:
-    source = env_example.read_text()
-    pattern = re.compile(rf"^{ENV_KEY}=.*$", re.MULTILINE)
-    if not pattern.search(source):
-        raise CheckFailed(f".env.example has no {ENV_KEY}= line to change")
-    env_example.write_text(pattern.sub(f"{ENV_KEY}={ENV_VALUE}", source, count=1))
-    return f"{ENV_KEY}={ENV_VALUE}"
-
-
-def make_user_edits(project: Path) -> dict[str, str]:
-    """Edit the project as its team would; returns path -> text that must survive the update."""
-    (project / "app" / "services" / "reports.py").write_text(REPORTS_SERVICE)
-    (project / "app" / "api" / "v1" / "reports.py").write_text(REPORTS_ROUTE)
-    (project / "tests").mkdir(exist_ok=True)
-    (project / "tests" / "test_reports.py").write_text(REPORTS_TEST)
-    router = wire_router(project)
-    with (project / "README.md").open("a") as readme:
-        readme.write(README_SECTION)
-    add_dependency(project / "pyproject.toml")
-    env_line = change_env_default(project / ".env.example")
+def make_user_edits(project: Path, fixtures: Path) -> dict[str, list[str]]:
+    """Edit the project as its team would; returns path -> lines that must survive the update."""
+    patch = fixtures / "team-edits.patch"
+    shutil.copytree(fixtures / "files", project, dirs_exist_ok=True)
+    try:
+        git(project, "apply", str(patch))
+    except CheckFailed as failure:
+        raise CheckFailed(
+            f"{patch.name} no longer applies to the base: refresh it\n{failure}"
+        ) from None
     commit_all(project, "Team changes: reports route, runbook, token lifetime, tenacity")
-    return {
-        "app/services/reports.py": "def count_first_words(",
-        "app/api/v1/reports.py": '@router.get("/first-words")',
-        "tests/test_reports.py": "def test_first_words_route",
-        router.relative_to(project).as_posix(): "include_router(reports.router)",
-        "README.md": "## Team runbook",
-        "pyproject.toml": USER_DEPENDENCY,
-        ".env.example": env_line,
-    }
+    evidence: dict[str, list[str]] = {}
+    path = ""
+    for line in patch.read_text().splitlines():
+        if line.startswith("+++ "):
+            path = line.removeprefix("+++ b/")
+        elif line.startswith("+") and line[1:].strip():
+            evidence.setdefault(path, []).append(line[1:])
+    return evidence
 
 
 # --- checks ---------------------------------------------------------------------------------
@@ -419,14 +279,19 @@ def compare_trees(left: Path, right: Path) -> list[str]:
 
 
 def switch_for(data: dict[str, Any]) -> dict[str, Any]:
-    """The answer an update turns on (or off) in the option check: a SQLite project moves to
-    MySQL, the others toggle their rate limits."""
+    """The answers the option check changes with `copier update --data` on a render of `data`.
+
+    One line per option: an option that belongs in the check adds its own switch below.
+    """
+    switched: dict[str, Any] = {}
     if data.get("database", "sqlite") == "sqlite":
-        return {"database": "mysql"}
+        switched["database"] = "mysql"
     if not data.get("rate_limiting", True):
-        return {"rate_limiting": True}
-    storage = data.get("rate_limit_storage", "memory")
-    return {"rate_limit_storage": "redis" if storage == "memory" else "memory"}
+        switched["rate_limiting"] = True
+    else:
+        storage = data.get("rate_limit_storage", "memory")
+        switched["rate_limit_storage"] = {"memory": "redis", "redis": "memory"}[storage]
+    return switched
 
 
 def copier_update(project: Path, *extra: str) -> tuple[int, str]:
@@ -474,11 +339,11 @@ def main(argv: Iterable[str] | None = None) -> int:
     lap("clone")
 
     project = work / "project" / slug
-    render(clone, base_ref, project, data)
+    render(data, project, base_ref, clone)
     init_repo(project)
     lap("render_base")
     rendered_commit = git(project, "rev-parse", "HEAD")
-    evidence = make_user_edits(project)
+    evidence = make_user_edits(project, clone / "tests" / "fixtures" / "update")
     user_touched = set(git(project, "diff", "--name-only", rendered_commit, "HEAD").splitlines())
     user_added = {
         rel: work / "user-added" / rel
@@ -494,15 +359,15 @@ def main(argv: Iterable[str] | None = None) -> int:
     code, output = copier_update(project, "--vcs-ref=HEAD")
     lap("copier_update")
 
-    render(clone, base_ref, work / "fresh-base" / slug, data)
-    render(clone, "HEAD", work / "fresh-head" / slug, data)
+    render(data, work / "fresh-base" / slug, base_ref, clone)
+    render(data, work / "fresh-head" / slug, "HEAD", clone)
     lap("fresh_renders")
 
     problems = [] if code == 0 else [f"copier update exited {code}:\n{output}"]
     problems += find_conflicts(project)
-    for rel, snippet in evidence.items():
-        if snippet not in "\n".join(text(project / rel)):
-            problems.append(f"user edit lost: {rel} no longer contains {snippet!r}")
+    for rel, lines in evidence.items():
+        kept = set(text(project / rel))
+        problems += [f"user edit lost: {rel}: {line!r}" for line in lines if line not in kept]
     problems += check_template_changes(
         project, work / "fresh-base" / slug, work / "fresh-head" / slug, user_touched, user_added
     )
@@ -513,13 +378,13 @@ def main(argv: Iterable[str] | None = None) -> int:
     if not args.no_switch:
         switched = switch_for(data)
         plain = work / "switch-updated" / slug
-        render(clone, "HEAD", plain, data)
+        render(data, plain, "HEAD", clone)
         init_repo(plain)
         code, output = copier_update(plain, *data_args(switched), "--vcs-ref=:current:")
         if code:
             problems.append(f"copier update {switched} exited {code}:\n{output}")
         problems += [f"switch {switched}: {p}" for p in find_conflicts(plain)]
-        render(clone, "HEAD", work / "switch-fresh" / slug, {**data, **switched})
+        render({**data, **switched}, work / "switch-fresh" / slug, "HEAD", clone)
         problems += [
             f"switch {switched}: {p}" for p in compare_trees(plain, work / "switch-fresh" / slug)
         ]
@@ -545,6 +410,6 @@ def main(argv: Iterable[str] | None = None) -> int:
 if __name__ == "__main__":
     try:
         sys.exit(main())
-    except CheckFailed as failure:
+    except (CheckFailed, RuntimeError) as failure:  # RuntimeError: a render failed
         print(f"FAIL: {failure}")
         sys.exit(1)

@@ -19,7 +19,6 @@ import secrets
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -32,12 +31,11 @@ from typing import Any
 import pytest
 import yaml
 from copier import run_copy
-from matrix import DEEP
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.matrix import DEEP
+from tests.support import ROOT, free_port, redis_url, throwaway_database
+
 HEALTH_PATH = "/health/live"
-PG_ADMIN_URL = os.environ.get("PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_BASE_URL = os.environ.get("REDIS_BASE_URL", "redis://127.0.0.1:6379")
 COMBOS = {"defaults": {}} | {c.id: c.data for c in DEEP if c.id == "postgresql-async-redis"}
 
 
@@ -280,12 +278,6 @@ def env_file(path: Path) -> dict[str, str]:
     return {key.strip(): value for key, value in pairs}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def python_for(version: str, env: dict[str, str]) -> str:
     """The image's Python version when this machine has it, else the one running the tests
     (the service supports every version the template offers)."""
@@ -327,23 +319,16 @@ def container_env(project: Path, tmp_path: Path) -> Iterator[dict[str, str]]:
     env["PATH"] = f"{project / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"
     env["UV_PYTHON_DOWNLOADS"] = os.environ.get("UV_PYTHON_DOWNLOADS", "never")
     env["UV_PYTHON"] = python_for(str(answers["python_version"]), env)
-    database = None
     if answers["database"] == "postgresql":
         assert env["SQLALCHEMY_DATABASE_URI"].startswith("postgresql://")
-        database = f"docker_entry_{os.getpid()}_{secrets.token_hex(3)}"
-        subprocess.run(["psql", PG_ADMIN_URL, "-qc", f"CREATE DATABASE {database}"], check=True)
-        env["SQLALCHEMY_DATABASE_URI"] = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{database}"
     else:
         assert env["SQLALCHEMY_DATABASE_URI"] == "sqlite:////data/app.db"
-        env["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path}/app.db"
     if "REDIS_URL" in env:
-        env["REDIS_URL"] = f"{REDIS_BASE_URL}/14"
-    try:
+        env["REDIS_URL"] = redis_url(14)
+    name = f"docker_entry_{os.getpid()}_{secrets.token_hex(3)}"
+    with throwaway_database(answers["database"], name, tmp_path) as url:
+        env["SQLALCHEMY_DATABASE_URI"] = url
         yield env
-    finally:
-        if database:
-            drop = f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"
-            subprocess.run(["psql", PG_ADMIN_URL, "-qc", drop], check=False)
 
 
 def test_cmd_and_healthcheck_work(

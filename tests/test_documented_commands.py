@@ -10,15 +10,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-from update_check import GIT_IDENTITY, git, init_repo  # noqa: E402
+from scripts.update_check import GIT_IDENTITY, git, init_repo
+from tests.support import ROOT
 
 MIN_COPIER = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))[
     "_min_copier_version"

@@ -8,24 +8,20 @@ own, and the project's test suite, which must not care about either.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import venv
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Renders
+
+from tests.support import ROOT, Renders, free_port, request_json, start, stop
 
 # Settings a developer might have in .env or in their shell; each would break a test that read it.
 DEVELOPER_SETTINGS = {
@@ -94,12 +90,6 @@ def test_readme_pip_install_and_a_real_env_file_leave_the_suite_green(
     run("-m", "pytest", "-q", "-p", "no:cacheprovider")  # README: the one test command
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def wait_for(condition: Callable[[], bool], seconds: float, what: str, log: Path) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -146,26 +136,16 @@ def test_the_readme_dev_server_restarts_once_a_bad_env_file_is_fixed(
     argv += ["--host", "127.0.0.1", "--port", str(port)]  # loopback, a port of our own
     # A clean environment: no setting comes from anywhere but .env.
     clean = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "LANG": "C.UTF-8"}
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     url = f"http://127.0.0.1:{port}/health/live"
 
     def live() -> bool:
         try:
-            with opener.open(url, timeout=2) as response:
-                return bool(response.status == 200)
-        except (urllib.error.URLError, OSError):
+            return request_json(url, timeout=2)[0] == 200
+        except OSError:
             return False
 
     log = tmp_path / "server.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            argv,
-            cwd=project,
-            env=clean,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    server = start(argv, log, cwd=project, env=clean)
     try:
         refused = "  SECRET_KEY: is still a placeholder"
         wait_for(lambda: refused in log.read_text(), 60, "no refusal naming SECRET_KEY", log)
@@ -186,14 +166,7 @@ def test_the_readme_dev_server_restarts_once_a_bad_env_file_is_fixed(
         wait_for(live, 30, "/health/live never answered 200 after fixing .env", log)
         assert "detected changes in '.env'" in log.read_text()
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGTERM)  # the reloader and its worker
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        stop(server)  # the reloader and its worker
 
 
 @pytest.mark.parametrize("version", ["3.11", "3.13"])

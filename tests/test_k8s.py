@@ -13,8 +13,9 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
-from conftest import Renders
-from matrix import WIDE, Combination
+
+from tests.matrix import WIDE, Combination
+from tests.support import Renders
 
 # docs/operations.md names the same range; kubernetes-validate ships their schemas.
 KUBERNETES_VERSIONS = ("1.32.0", "1.33.0", "1.34.0", "1.35.0", "1.36.0", "1.37.0")

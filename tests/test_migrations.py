@@ -28,8 +28,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from update_check import ENV, copier_update, find_conflicts, git, init_repo, render
+from scripts.update_check import ENV, copier_update, find_conflicts, git, init_repo
+from tests.support import render
 
 RENAME_ANSWER = '''\
 """Rename a key of a copier answers file: rename_answer.py ANSWERS_FILE OLD NEW."""
@@ -115,7 +115,7 @@ def answers_of(project: Path) -> dict[str, object]:
 
 def test_renamed_question_keeps_the_users_answer(scratch_template: Path, tmp_path: Path) -> None:
     project = tmp_path / "service"
-    render(scratch_template, "v1.0.0", project, {"service_owner": "payments-team"})
+    render({"service_owner": "payments-team"}, project, "v1.0.0", scratch_template)
     init_repo(project)
 
     code, output = copier_update(project, "--vcs-ref=v2.0.0")
@@ -131,7 +131,7 @@ def test_renamed_question_keeps_the_users_answer(scratch_template: Path, tmp_pat
 
 def test_migration_runs_once_per_project(scratch_template: Path, tmp_path: Path) -> None:
     project = tmp_path / "service"
-    render(scratch_template, "v1.0.0", project, {"service_owner": "payments-team"})
+    render({"service_owner": "payments-team"}, project, "v1.0.0", scratch_template)
     init_repo(project)
     assert copier_update(project, "--vcs-ref=v2.0.0")[0] == 0
     git(project, "add", "--all")
@@ -147,7 +147,7 @@ def test_migration_runs_once_per_project(scratch_template: Path, tmp_path: Path)
 def test_update_straight_past_the_rename(scratch_template: Path, tmp_path: Path) -> None:
     """v1.0.0 -> v2.1.0 in one step runs the 2.0.0 migration too."""
     project = tmp_path / "service"
-    render(scratch_template, "v1.0.0", project, {"service_owner": "payments-team"})
+    render({"service_owner": "payments-team"}, project, "v1.0.0", scratch_template)
     init_repo(project)
 
     code, output = copier_update(project, "--vcs-ref=v2.1.0")
@@ -159,7 +159,7 @@ def test_update_straight_past_the_rename(scratch_template: Path, tmp_path: Path)
 
 def test_update_across_a_migration_asks_for_trust(scratch_template: Path, tmp_path: Path) -> None:
     project = tmp_path / "service"
-    render(scratch_template, "v1.0.0", project, {"service_owner": "payments-team"})
+    render({"service_owner": "payments-team"}, project, "v1.0.0", scratch_template)
     init_repo(project)
 
     proc = subprocess.run(
@@ -176,7 +176,7 @@ def test_tasks_guarded_by_copier_operation_run_only_on_copy(
     scratch_template: Path, tmp_path: Path
 ) -> None:
     project = tmp_path / "service"
-    render(scratch_template, "v2.0.0", project, {"team_owner": "payments-team"})
+    render({"team_owner": "payments-team"}, project, "v2.0.0", scratch_template)
     init_repo(project)
     assert (project / ".tasks-guarded.log").read_text() == "copy\n"
 

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT, Renders, files_of
-from matrix import DEEP, DEFAULTS, OPTIONS, WIDE, Combination
+
+from tests.matrix import DEEP, DEFAULTS, OPTIONS, WIDE, Combination
+from tests.support import ROOT, Renders, files_of
 
 RUFF = str(Path(sys.executable).with_name("ruff"))
 COPIER = str(Path(sys.executable).with_name("copier"))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,19 +16,19 @@ import pytest
 import yaml
 from copier import run_copy, run_update
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-sys.path.insert(0, str(ROOT / "tests"))
-import releases  # noqa: E402
-from matrix import DEFAULTS  # noqa: E402
-from update_check import (  # noqa: E402
+from scripts.update_check import (
     GIT_IDENTITY,
     check_template_changes,
     compare_trees,
     find_conflicts,
     git,
     init_repo,
+    make_user_edits,
 )
+from tests import releases
+from tests.matrix import DEFAULTS
+from tests.support import ROOT
+from tests.support import render as render_cli
 
 COMPUTED = {"use_redis", "async_", "await_"}
 
@@ -289,3 +288,29 @@ def test_defaults_of_the_matrix_are_the_templates_defaults() -> None:
     copier_yml = yaml.safe_load((ROOT / "copier.yml").read_text())
     for key in ("database", "use_async", "rate_limiting", "rate_limit_storage", "docker", "ci"):
         assert copier_yml[key]["default"] == DEFAULTS[key], key
+
+
+BASES = {"first full service": releases.FIRST_FULL_SERVICE, **releases.RELEASES}
+
+
+@pytest.mark.skipif(not repo_has_commits(), reason="the template repo has no commits yet")
+@pytest.mark.parametrize("sha", [sha for sha in BASES.values() if sha], ids=list(BASES))
+def test_team_edits_apply_to_every_base(tmp_path: Path, sha: str) -> None:
+    """tests/fixtures/update fits a render of each base `nox -s update` starts from."""
+    project = tmp_path / "my-service"
+    render_cli({}, project, sha)
+    init_repo(project)
+
+    evidence = make_user_edits(project, ROOT / "tests" / "fixtures" / "update")
+
+    assert git(project, "status", "--porcelain") == ""
+    assert "api_router.include_router(reports.router)" in evidence["app/api/v1/__init__.py"]
+    assert set(evidence) == {
+        "app/api/v1/__init__.py",
+        "README.md",
+        "pyproject.toml",
+        ".env.example",
+    }
+    for rel, lines in evidence.items():
+        assert set(lines) <= set((project / rel).read_text().splitlines()), rel
+    assert (project / "tests" / "test_reports.py").is_file()

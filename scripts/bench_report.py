@@ -1,0 +1,178 @@
+"""The report of scripts/bench.py: the targets of SPEC section 4, markdown tables (tabulate)
+of one result or of every result side by side, and the chart (docs/performance.png).
+
+Reads only the result dicts the benchmark writes (``docs/bench/<combination>.json``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tabulate import tabulate
+
+# name: title, kind ("min" = value must be at least the target, "max" = at most), target, unit
+TARGETS: dict[str, tuple[str, str, float, str]] = {
+    "live_ratio": ("`/health/live`, every middleware on (ratio to ceiling)", "min", 0.85, "x"),
+    "items_ratio": ("authenticated `GET /items`, 10 items (ratio to ceiling)", "min", 0.05, "x"),
+    "login_p50_ms": ("one login, production argon2id (p50)", "max", 80.0, "ms"),
+    "storm_slowdown": ("`/health/live` p50 in a login storm / quiet p50", "max", 3.0, "x"),
+    "tests_seconds": ("rendered test suite (pytest's time)", "max", 10.0, "s"),
+    "tests_passed": ("rendered test suite (tests passed)", "min", 100, ""),
+    "copier_seconds": ("`copier copy` of the defaults (median wall time)", "max", 2.0, "s"),
+}
+VERDICT_COLORS = {True: "#2e7d32", False: "#c62828", None: "#9e9e9e"}
+
+
+def measures(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The SPEC section 4 figures with their targets and verdicts."""
+    login, storm, tests, copier = (result[k] for k in ("login", "storm", "tests", "copier"))
+    sqlite_tests = tests if tests and tests["database"] == "sqlite" else None  # its target
+    values: dict[str, float | None] = {
+        "live_ratio": result["throughput"]["live_ratio"],
+        "items_ratio": result["throughput"]["items_ratio"],
+        "login_p50_ms": login["login_p50_ms"] if login else None,
+        "storm_slowdown": storm["storm_slowdown"] if storm else None,
+        "tests_seconds": sqlite_tests["tests_seconds"] if sqlite_tests else None,
+        "tests_passed": sqlite_tests["tests_passed"] if sqlite_tests else None,
+        "copier_seconds": copier["copier_seconds"] if copier else None,
+    }
+    notes = {}
+    if result["answers"].get("database", "sqlite") != "postgresql":
+        notes["items_ratio"] = "the target is for PostgreSQL"
+    out = {}
+    for name, value in values.items():
+        title, kind, target, unit = TARGETS[name]
+        met = None
+        if value is not None and name not in notes:
+            met = value >= target if kind == "min" else value <= target
+            if name == "tests_passed" and tests and tests["tests_failed"]:
+                met = False  # a suite with failures proves nothing
+        out[name] = {"title": title, "value": value, "target": target, "kind": kind,
+                     "unit": unit, "met": met, "note": notes.get(name)}  # fmt: skip
+    return out
+
+
+# --- main ----------------------------------------------------------------------------------
+
+
+def log(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "n/a"
+    if unit == "x":
+        return f"{value:.3f}" if value < 0.1 else f"{value:.2f}"
+    if unit == "":
+        return f"{value:.0f}"
+    return f"{value:.1f} {unit}" if unit == "ms" else f"{value:.2f} {unit}"
+
+
+def bound(kind: str, target: float, unit: str) -> str:
+    return ("≥ " if kind == "min" else "≤ ") + fmt(target, unit)
+
+
+def markdown(headers: list[str], rows: list[list[Any]]) -> str:
+    return tabulate(rows, headers, tablefmt="github", disable_numparse=True) + "\n"
+
+
+def markdown_table(result: dict[str, Any]) -> str:
+    t, lg, st, tests, cp = (result[k] for k in ("throughput", "login", "storm", "tests", "copier"))
+    detail = {
+        "live_ratio": f"{t['live_rps']:.0f} / {t['ceiling_rps']:.0f} req/s",
+        "items_ratio": f"{t['items_rps']:.0f} / {t['ceiling_rps']:.0f} req/s",
+        "login_p50_ms": f"{lg['logins']} sequential logins, min {lg['login_min_ms']:.1f} / "
+        f"max {lg['login_max_ms']:.1f} ms" if lg else "skipped",
+        "storm_slowdown": f"{st['storm_p50_ms']:.2f} / {st['quiet_p50_ms']:.2f} ms; paced client "
+        f"{st['paced_storm_p50_ms']:.2f} / {st['paced_quiet_p50_ms']:.2f} ms; "
+        f"{st['storm_logins_per_s']:.1f} logins/s" if st else "skipped",
+        "tests_seconds": f"{tests['tests_summary']} (wall {tests['tests_wall_seconds']:.1f} s)"
+        if tests else "skipped",
+        "tests_passed": "",
+        "copier_seconds": "runs: " + ", ".join(f"{s:.2f}" for s in cp["copier_runs"])
+        if cp else "skipped",
+    }  # fmt: skip
+    rows = []
+    for name, m in result["measures"].items():
+        met = {True: "yes", False: "**no**", None: "n/a"}[m["met"]]
+        met += f" ({m['note']})" if m.get("note") else ""
+        value = fmt(m["value"], m["unit"])
+        if m["value"] is None and name.startswith("tests_") and tests:
+            value = f"n/a ({tests['database']}: {tests['tests_passed']} passed in "
+            value += f"{tests['tests_seconds']:.1f} s)"
+        target = bound(m["kind"], m["target"], m["unit"])
+        rows.append([m["title"], value, target, met, detail[name]])
+    table = markdown(["measure", "value", "target", "met", "detail"], rows)
+    return f"### {result['combination']}\n\n{table}"
+
+
+def summary_table(results: Sequence[dict[str, Any]]) -> str:
+    """Every result side by side: a row per measure, a column per combination."""
+    rows = []
+    for name, (title, kind, target, unit) in TARGETS.items():
+        cells = []
+        for r in results:
+            m, tests = r["measures"][name], r.get("tests")
+            if m["value"] is not None:
+                cells.append(fmt(m["value"], unit) + {True: " ✓", False: " ✗", None: ""}[m["met"]])
+            elif name.startswith("tests_") and tests:
+                cells.append(f"({tests['tests_passed']} in {tests['tests_seconds']:.1f} s)")
+            else:
+                cells.append("n/a")
+        rows.append([title, bound(kind, target, unit), *cells])
+    return markdown(["measure", "target", *(r["combination"] for r in results)], rows)
+
+
+def chart(results_dir: Path, output: Path) -> None:
+    """One panel per measure: a bar per combination, the target as a dashed line."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        from matplotlib.patches import Patch
+    except ImportError:
+        log("matplotlib is not installed: no chart (the nox session installs it)")
+        return
+    results = [json.loads(p.read_text()) for p in sorted(results_dir.glob("*.json"))]
+    if not results:
+        return
+    fig, axes = plt.subplots(2, 3, figsize=(13, 7.5))
+    combos = [r["combination"] for r in results]
+    names = [n for n in TARGETS if n != "tests_passed"]
+    for ax, name in zip(axes.flat, names, strict=True):
+        title, kind, target, unit = TARGETS[name]
+        values = [r["measures"][name]["value"] for r in results]
+        if name == "tests_seconds":  # PostgreSQL suites: shown, without a verdict
+            values = [v if v is not None or not r["tests"] else r["tests"]["tests_seconds"]
+                      for v, r in zip(values, results, strict=True)]  # fmt: skip
+        xs = range(len(combos))
+        colors = [VERDICT_COLORS[r["measures"][name]["met"]] for r in results]
+        bars = ax.bar(xs, [v if v is not None else 0 for v in values], color=colors)
+        for bar, v in zip(bars, values, strict=True):
+            ax.annotate("n/a" if v is None else fmt(v, unit),
+                        (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                        ha="center", va="bottom", fontsize=8)  # fmt: skip
+        ax.axhline(target, color="black", linestyle="--", linewidth=1.2)
+        ax.annotate("target " + bound(kind, target, unit), (1.0, target),
+                    xycoords=("axes fraction", "data"), ha="right", va="bottom", fontsize=8,
+                    color="black")  # fmt: skip
+        ax.set_title(title.replace("`", ""), fontsize=9)
+        ax.set_xticks(list(xs), combos, rotation=20, ha="right", fontsize=8)
+        ax.set_ylim(0, max([v for v in values if v is not None] + [target]) * 1.25)
+        ax.set_ylabel({"x": "ratio", "ms": "ms", "s": "seconds"}.get(unit, unit), fontsize=8)
+    handles = [Patch(color=c, label=label) for label, c in
+               (("target met", VERDICT_COLORS[True]), ("target missed", VERDICT_COLORS[False]),
+                ("no target for this combination", VERDICT_COLORS[None]))]  # fmt: skip
+    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.suptitle("Rendered service vs targets (SPEC §4); ratios are to a bare FastAPI app in the "
+                 "same run", fontsize=11)  # fmt: skip
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(output, dpi=110)
+    log(f"chart: {output}")

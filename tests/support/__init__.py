@@ -1,0 +1,65 @@
+"""Helpers shared by noxfile.py, scripts/ and the template's tests.
+
+The repository installs itself in editable mode (pyproject.toml's build-system; `uv sync` does
+it), so ``tests`` and ``scripts`` are importable packages wherever this repo's virtualenv runs:
+``from tests.support import free_port`` in the noxfile, ``python -m scripts.bench`` from any
+directory, pytest collecting ``tests.test_*``. Nothing edits ``sys.path``.
+"""
+
+from tests.support.databases import (
+    REDIS_BASE_URL,
+    SERVERS,
+    flush_redis,
+    mysql_client,
+    redis_url,
+    throwaway_database,
+)
+from tests.support.processes import (
+    HOST,
+    NotUp,
+    clean_env,
+    free_port,
+    kill_tree,
+    request_json,
+    running,
+    start,
+    stop,
+    uvicorn,
+    wait_until_up,
+)
+from tests.support.rendering import (
+    ROOT,
+    Renders,
+    copy_args,
+    data_args,
+    files_of,
+    project_files,
+    render,
+)
+
+__all__ = [
+    "HOST",
+    "REDIS_BASE_URL",
+    "ROOT",
+    "SERVERS",
+    "NotUp",
+    "Renders",
+    "clean_env",
+    "copy_args",
+    "data_args",
+    "files_of",
+    "flush_redis",
+    "free_port",
+    "kill_tree",
+    "mysql_client",
+    "project_files",
+    "redis_url",
+    "render",
+    "request_json",
+    "running",
+    "start",
+    "stop",
+    "throwaway_database",
+    "uvicorn",
+    "wait_until_up",
+]

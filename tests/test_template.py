@@ -135,7 +135,12 @@ def test_flavours_differ_only_in_the_seams(render: Renders) -> None:
     async_ = render(use_async=True)
     sync = render(use_async=False)
     assert files_of(async_) == files_of(sync)
-    for name in ("app/api/v1/items.py", "app/api/v1/users.py", "app/services/auth.py"):
+    for name in (
+        "app/api/v1/items.py",
+        "app/api/v1/users.py",
+        "app/services/auth.py",
+        "app/services/owned.py",
+    ):
         a = (async_ / name).read_text()
         s = (sync / name).read_text()
         normalised = re.sub(r"\bawait |\basync (?=def|with)", "", a)

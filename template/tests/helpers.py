@@ -7,9 +7,10 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from app.api import API_PREFIX
 from tests.settings import make_settings
 
-BASE_URL = "http://testserver/api/v1"
+BASE_URL = f"http://testserver{API_PREFIX}"
 PASSWORD = "Correct-Horse-9-Battery!"
 _counter = itertools.count()
 

@@ -7,7 +7,7 @@ import httpx
 import pytest
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from app.services import items
+from app.services import owned
 from tests.helpers import PASSWORD, assert_error, register_and_login, unique_email
 from tests.settings import make_settings
 
@@ -146,7 +146,7 @@ async def test_unexpected_exception_is_a_json_500_with_a_request_id(
     client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     alice = await register_and_login(client)
-    monkeypatch.setattr(items, "list_items", raising(RuntimeError("secret internals")))
+    monkeypatch.setattr(owned, "list_owned", raising(RuntimeError("secret internals")))
 
     response = await client.get("/items", headers={**alice.headers, "X-Request-ID": "trace-500"})
 
@@ -162,7 +162,7 @@ async def test_integrity_error_is_409(
 ) -> None:
     alice = await register_and_login(client)
     error = IntegrityError("INSERT INTO items ...", {}, Exception("UNIQUE constraint failed"))
-    monkeypatch.setattr(items, "create_item", raising(error))
+    monkeypatch.setattr(owned, "create_owned", raising(error))
 
     response = await client.post("/items", json={"title": "x"}, headers=alice.headers)
 
@@ -184,7 +184,7 @@ async def test_unreachable_dependency_is_503(
     client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, exc: Exception
 ) -> None:
     alice = await register_and_login(client)
-    monkeypatch.setattr(items, "list_items", raising(exc))
+    monkeypatch.setattr(owned, "list_owned", raising(exc))
 
     response = await client.get("/items", headers=alice.headers)
 

@@ -92,7 +92,7 @@ def sample(text: str, name: str, **labels: str) -> float:
 @pytest.mark.parametrize(
     ("method", "path", "allow"),
     [
-        ("PATCH", "/items/1", "GET, HEAD, PUT, DELETE"),
+        ("POST", "/items/1", "GET, HEAD, PUT, PATCH, DELETE"),
         ("PATCH", "/items", "GET, HEAD, POST"),
         ("DELETE", "/users/me", "GET, HEAD"),
         ("GET", "/auth/login", "POST"),

@@ -52,6 +52,7 @@ async def test_another_users_item_is_404_for_every_verb(client: httpx.AsyncClien
     for response in (
         await client.get(f"/items/{item_id}", headers=mallory.headers),
         await client.put(f"/items/{item_id}", json={"title": "x"}, headers=mallory.headers),
+        await client.patch(f"/items/{item_id}", json={"title": "x"}, headers=mallory.headers),
         await client.delete(f"/items/{item_id}", headers=mallory.headers),
     ):
         assert_error(response, 404, "not_found")
@@ -139,6 +140,44 @@ async def test_owner_id_cannot_be_set_on_create(client: httpx.AsyncClient) -> No
         assert listing.json()["total"] == 0
 
 
+async def test_patch_changes_only_the_fields_sent(client: httpx.AsyncClient) -> None:
+    alice = await register_and_login(client)
+    created = await client.post(
+        "/items", json={"title": "Milk", "description": "2 l"}, headers=alice.headers
+    )
+    url = f"/items/{created.json()['id']}"
+
+    retitled = await client.patch(url, json={"title": "Oat milk"}, headers=alice.headers)
+    assert retitled.status_code == 200
+    assert (retitled.json()["title"], retitled.json()["description"]) == ("Oat milk", "2 l")
+
+    cleared = await client.patch(url, json={"description": None}, headers=alice.headers)
+    assert (cleared.json()["title"], cleared.json()["description"]) == ("Oat milk", None)
+
+    unchanged = await client.patch(url, json={}, headers=alice.headers)
+    assert unchanged.status_code == 200
+    assert unchanged.json()["title"] == "Oat milk"
+    assert unchanged.json()["created_at"] == created.json()["created_at"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"title": None}, {"title": ""}, {"description": "d" * 2001}, {"owner_id": 1}, {"id": 2}],
+    ids=["null-title", "empty-title", "description-2001", "owner_id", "id"],
+)
+async def test_patch_refuses_what_put_refuses(
+    client: httpx.AsyncClient, body: dict[str, Any]
+) -> None:
+    alice = await register_and_login(client)
+    item_id = await create(client, alice)
+    before = (await client.get(f"/items/{item_id}", headers=alice.headers)).json()
+
+    response = await client.patch(f"/items/{item_id}", json=body, headers=alice.headers)
+
+    assert_error(response, 422, "validation_error")
+    assert (await client.get(f"/items/{item_id}", headers=alice.headers)).json() == before
+
+
 @pytest.mark.parametrize("field", ["owner_id", "id", "created_at"])
 async def test_server_fields_cannot_be_changed_on_update(
     client: httpx.AsyncClient, field: str
@@ -207,12 +246,12 @@ async def test_the_longest_title_and_description_fit(client: httpx.AsyncClient) 
     )
 
 
-@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE"])
 async def test_out_of_range_item_ids_are_422_never_500(
     client: httpx.AsyncClient, method: str
 ) -> None:
     alice = await register_and_login(client)
-    body = {"title": "x"} if method == "PUT" else None
+    body = {"title": "x"} if method in {"PUT", "PATCH"} else None
 
     for item_id in ("0", "-1", str(2**31), str(2**63), str(2**64), "abc", "1.5", "1e3", "%00"):
         url = f"/items/{item_id}"
@@ -235,9 +274,10 @@ async def test_items_need_a_token(client: httpx.AsyncClient) -> None:
         ("POST", "/items"),
         ("GET", "/items/1"),
         ("PUT", "/items/1"),
+        ("PATCH", "/items/1"),
         ("DELETE", "/items/1"),
     ]:
-        body = {"title": "x"} if method in {"POST", "PUT"} else None
+        body = {"title": "x"} if method in {"POST", "PUT", "PATCH"} else None
         response = await client.request(method, path, json=body)
         assert_error(response, 401, "auth_error")
 

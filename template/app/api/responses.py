@@ -1,12 +1,26 @@
 """OpenAPI declarations of the error responses a route can give, all in the standard shape.
 
+Routes of a `DocumentedRoute` router declare what their signature implies: a body can be
+undecodable, too large or invalid (400, 413, 422), any parameter invalid (422), a path can
+name something that does not exist (404), and each dependency marked with `raises` adds its
+statuses (401 from the current user, 503 from the session, 429 from a rate limit, ...). A
+route lists by hand only what its own code raises, such as a 409.
+
 Each status carries an example of its own, so `/docs` shows a 401 as a 401 (the schema's
 field examples would otherwise stand for every status).
 """
 
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from fastapi import params
+from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import get_dependant, get_parameterless_sub_dependant
+from fastapi.routing import APIRoute
 
 from app.schemas.error import ErrorResponse
+
+Call = TypeVar("Call", bound=Callable[..., Any])
 
 # status: (description, example detail, example code)
 _ERRORS: dict[int, tuple[str, str, str]] = {
@@ -53,3 +67,64 @@ def error_responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
             }
         responses[status_code] = response
     return responses
+
+
+_RAISES: dict[Callable[..., Any], tuple[int, ...]] = {}
+
+
+def raises(*status_codes: int) -> Callable[[Call], Call]:
+    """Mark a dependency: every route that depends on it may answer with `status_codes`."""
+
+    def mark(dependency: Call) -> Call:
+        _RAISES[dependency] = status_codes
+        return dependency
+
+    return mark
+
+
+def _walk(dependant: Dependant) -> Iterator[Dependant]:
+    yield dependant
+    for sub in dependant.dependencies:
+        yield from _walk(sub)
+
+
+def derived_statuses(dependant: Dependant) -> set[int]:
+    statuses: set[int] = set()
+    for node in _walk(dependant):
+        # A scan, not a lookup: a dependency may be an unhashable callable object.
+        for call, codes in _RAISES.items():
+            if call is node.call:
+                statuses.update(codes)
+        if node.body_params:
+            statuses |= {400, 413, 422}
+        if node.path_params:
+            statuses |= {404, 422}
+        if node.query_params or node.header_params or node.cookie_params:
+            statuses.add(422)
+    return statuses
+
+
+class DocumentedRoute(APIRoute):
+    """An APIRoute whose error responses are derived from its signature and dependencies."""
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        dependencies: list[params.Depends] | None = None,
+        responses: dict[int | str, dict[str, Any]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        dependant = get_dependant(path=path, call=endpoint)
+        for depends in dependencies or ():
+            sub = get_parameterless_sub_dependant(depends=depends, path=path)
+            dependant.dependencies.append(sub)
+        derived = error_responses(*sorted(derived_statuses(dependant)))
+        super().__init__(
+            path,
+            endpoint,
+            dependencies=dependencies,
+            responses={**derived, **(responses or {})},
+            **kwargs,
+        )

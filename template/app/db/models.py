@@ -25,15 +25,23 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Item(Base):
-    __tablename__ = "items"
+class OwnedByUser:
+    """A record only its owner sees: app/services/owned.py checks that once for every model.
+
+    Deleting the user deletes what they own.
+    """
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    title: Mapped[str] = mapped_column(String(TITLE_MAX_LENGTH))
-    description: Mapped[str | None] = mapped_column(String(DESCRIPTION_MAX_LENGTH))
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Item(OwnedByUser, Base):
+    __tablename__ = "items"
+
+    title: Mapped[str] = mapped_column(String(TITLE_MAX_LENGTH))
+    description: Mapped[str | None] = mapped_column(String(DESCRIPTION_MAX_LENGTH))
 
 
 class RefreshToken(Base):

@@ -1,14 +1,9 @@
 from datetime import datetime
-from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
-from app.db.models import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
-
-# PostgreSQL text cannot hold NUL characters: refused here (422) on every database alike.
-NO_NUL = r"^[^\x00]*$"
-Title = Annotated[str, Field(min_length=1, max_length=TITLE_MAX_LENGTH, pattern=NO_NUL)]
-Description = Annotated[str | None, Field(max_length=DESCRIPTION_MAX_LENGTH, pattern=NO_NUL)]
+from app.schemas.fields import Description, PatchTitle, Title
+from app.schemas.page import Page
 
 
 class ItemCreate(BaseModel):
@@ -23,6 +18,15 @@ class ItemUpdate(ItemCreate):
     """PUT replaces the item's editable fields."""
 
 
+class ItemPatch(BaseModel):
+    """PATCH changes only the fields it is sent (`model_dump(exclude_unset=True)`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: PatchTitle = None
+    description: Description = None
+
+
 class ItemPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -34,8 +38,5 @@ class ItemPublic(BaseModel):
     updated_at: datetime
 
 
-class ItemPage(BaseModel):
-    items: list[ItemPublic]
-    total: int
-    skip: int
-    limit: int
+class ItemPage(Page[ItemPublic]):
+    pass

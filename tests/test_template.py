@@ -119,14 +119,34 @@ def test_switch_adds_and_removes_exactly_its_files(
     assert without - with_it == set()
 
 
-def test_redis_storage_adds_no_file_but_changes_the_limit_module(render: Renders) -> None:
+def test_redis_storage_adds_its_tests_and_changes_the_limit_module(render: Renders) -> None:
     memory = render(rate_limit_storage="memory")
     redis = render(rate_limit_storage="redis")
-    assert files_of(memory) == files_of(redis)
+    assert files_of(redis) - files_of(memory) == {"tests/test_rate_limit_redis.py"}
+    assert files_of(memory) - files_of(redis) == set()
     assert "REDIS_URL" in (redis / "app/core/rate_limit.py").read_text()
     assert "REDIS_URL" not in (memory / "app/core/rate_limit.py").read_text()
     assert "redis" in (redis / "docker-compose.yml").read_text()
     assert "redis" not in (memory / "docker-compose.yml").read_text()
+
+
+def test_mysql_adds_its_tests_and_keeps_one_dialect_module(render: Renders) -> None:
+    """database=mysql: the same files as sqlite but tests/test_mysql.py; its own dialect."""
+    sqlite = render(database="sqlite")
+    mysql = render(database="mysql")
+    assert files_of(mysql) - files_of(sqlite) == {"tests/test_mysql.py"}
+    assert files_of(sqlite) - files_of(mysql) == set()
+    dialect = (mysql / "app/db/dialect.py").read_text()
+    assert "LAST_INSERT_ID" in dialect
+    assert "utf8mb4_bin" in dialect
+    assert "mysql+asyncmy" in (mysql / "app/db/session.py").read_text()
+    assert "mariadb:" in (mysql / "docker-compose.yml").read_text()
+    assert (
+        "port: 3306"
+        in (
+            render(database="mysql", kubernetes=True) / "deploy/k8s/base/networkpolicy.yaml"
+        ).read_text()
+    )
 
 
 def test_flavours_differ_only_in_the_seams(render: Renders) -> None:
@@ -218,7 +238,7 @@ def test_deep_set_covers_every_functional_option_value() -> None:
     for option in ("database", "use_async", "rate_limiting", "rate_limit_storage", "email"):
         seen = {c.data.get(option) for c in DEEP if option in c.data}
         assert seen == set(OPTIONS[option]), option
-    assert len({c.id for c in DEEP}) == len(DEEP) == 12
+    assert len({c.id for c in DEEP}) == len(DEEP) == 18
     assert len({c.id for c in WIDE}) == len(WIDE)
 
 
@@ -229,7 +249,7 @@ def test_deep_set_covers_every_functional_option_value() -> None:
         ("project_slug=9lives", "project_slug must start with a lower-case letter"),
         ("author_email=not-an-email", "author_email must be an e-mail address"),
         ("project_name= ", "project_name must not be empty"),
-        ("database=mysql", "database"),
+        ("database=oracle", "database"),
         ("python_version=3.10", "python_version"),
     ],
 )

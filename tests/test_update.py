@@ -133,6 +133,7 @@ SWITCHES = [
     pytest.param({}, {"docker": False}, id="docker-off"),
     pytest.param({"ci": False}, {"ci": True}, id="ci-on"),
     pytest.param({}, {"database": "postgresql"}, id="sqlite-to-postgresql"),
+    pytest.param({}, {"database": "mysql"}, id="sqlite-to-mysql"),
     pytest.param({}, {"use_async": False}, id="async-to-sync"),
 ]
 

@@ -47,6 +47,7 @@ COMBINATIONS: dict[str, dict[str, Any]] = {
     "redis": {"rate_limit_storage": "redis"},
     "postgresql": {"database": "postgresql"},
     "postgresql + redis": {"database": "postgresql", "rate_limit_storage": "redis"},
+    "mysql": {"database": "mysql"},
     "email": {"email": True},
     "email, no rate limiting": {"email": True, "rate_limiting": False},
 }

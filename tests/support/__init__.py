@@ -10,6 +10,7 @@ from tests.support.databases import (
     REDIS_BASE_URL,
     SERVERS,
     flush_redis,
+    mysql_client,
     redis_url,
     throwaway_database,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "flush_redis",
     "free_port",
     "kill_tree",
+    "mysql_client",
     "project_files",
     "redis_url",
     "render",

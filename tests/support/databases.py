@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,7 +41,19 @@ SERVERS: dict[str, Server] = {
         lambda url, sql: ["psql", url, "-qc", sql],
         drop="DROP DATABASE IF EXISTS {name} WITH (FORCE)",
     ),
+    "mysql": Server(
+        os.environ.get("MYSQL_ADMIN_URL", "mysql://root@127.0.0.1:3306/mysql"),
+        lambda url, sql: [*mysql_client(url), "-e", sql],
+    ),
 }
+
+
+def mysql_client(url: str) -> list[str]:
+    """The `mysql` command line for a mysql://user[:password]@host:port/db URL."""
+    parts = urllib.parse.urlsplit(url)
+    argv = ["mysql", "-u", parts.username or "root", "-h", parts.hostname or "127.0.0.1"]
+    argv += ["-P", str(parts.port or 3306), parts.path.lstrip("/")]
+    return argv + ([f"-p{parts.password}"] if parts.password else [])
 
 
 @contextmanager

@@ -1,9 +1,8 @@
 from fastapi import APIRouter
 
-from app.api import API_PREFIX
 from app.api.v1 import auth, health, items, users
 
-api_router = APIRouter(prefix=API_PREFIX)
+api_router = APIRouter()  # mounted at API_PREFIX by create_app
 api_router.include_router(auth.router)
 api_router.include_router(users.router)
 api_router.include_router(items.router)

@@ -141,8 +141,14 @@ def versions(session: nox.Session, version: str) -> None:
 
 # --- copier update (issue 4): scripts/update_check.py does the update, this runs the gates ---
 
-UPDATE_BASES = ("first-full", "previous")  # resolved from tests/releases.py in a fresh clone
-UPDATE_COMBOS = [c for c in DEEP if c.id in ("sqlite-async-memory", "postgresql-sync-redis")]
+# (combination, base): from the last release ("previous", tests/releases.py) for a combination
+# of each flavour, and from the first complete service ("first-full"), the longest way, once.
+UPDATE_RUNS = [
+    ("sqlite-async-memory", "first-full"),
+    ("sqlite-async-memory", "previous"),
+    ("postgresql-sync-redis", "previous"),
+]
+UPDATE_COMBOS = [c for c in DEEP if c.id in {cid for cid, _ in UPDATE_RUNS}]
 # The gates of a rendered project, run by `generated` and `update`.
 GATES: tuple[tuple[str, ...], ...] = (
     ("ruff", "check", "."),
@@ -215,8 +221,15 @@ def run_gates(session: nox.Session, combo: Combination, dest: Path, redis_db: in
 
 
 @nox.session(python=PYTHON)
-@nox.parametrize("base", UPDATE_BASES)
-@nox.parametrize("combo", [nox.param(c, id=c.id) for c in UPDATE_COMBOS])
+@nox.parametrize(
+    ("combo", "base"),
+    [
+        nox.param(combo, base, id=f"{combo.id}, base='{base}'")
+        for cid, base in UPDATE_RUNS
+        for combo in UPDATE_COMBOS
+        if combo.id == cid
+    ],
+)
 def update(session: nox.Session, combo: Combination, base: str) -> None:
     """`copier update` from an earlier commit into an edited project; then the project's gates.
 

@@ -198,7 +198,8 @@ def measure_storm(port: int, args: Any) -> dict[str, Any]:
     log("login storm")
     runs: dict[str, list[dict[str, float]]] = {"quiet": [], "storm": []}
     paced: dict[str, list[float]] = {"quiet": [], "storm": []}
-    logins, storm_seconds = [], 0.0
+    logins: list[float] = []
+    storm_seconds = 0.0
 
     def probe(phase: str) -> None:
         runs[phase].append(wrk(url(port, "/health/live"), PROBE, args.duration))
@@ -216,12 +217,18 @@ def measure_storm(port: int, args: Any) -> dict[str, Any]:
         log(f"storm round {n + 1}/{args.rounds}: live p50 quiet {quiet:.2f} ms, "
             f"storm {storm:.2f} ms ({len(times)} logins)")  # fmt: skip
     p50, paced_p50 = medians(runs, "p50_ms"), {k: statistics.median(v) for k, v in paced.items()}
-    return {"probe": f"wrk {PROBE} -d{args.duration:g}s --latency", "storm_clients": STORM_CLIENTS,
-            "rounds": runs, **p50, "storm_slowdown": p50["storm_p50_ms"] / p50["quiet_p50_ms"],
-            **medians(runs, "rps"), **{f"paced_{k}_p50_ms": v for k, v in paced_p50.items()},
-            "paced_slowdown": paced_p50["storm"] / paced_p50["quiet"],
-            "storm_logins_per_s": len(logins) / storm_seconds,
-            "storm_login_p50_ms": statistics.median(logins) if logins else None}  # fmt: skip
+    return {
+        "probe": f"wrk {PROBE} -d{args.duration:g}s --latency",
+        "storm_clients": STORM_CLIENTS,
+        "rounds": runs,
+        **p50,
+        "storm_slowdown": p50["storm_p50_ms"] / p50["quiet_p50_ms"],
+        **medians(runs, "rps"),
+        **{f"paced_{phase}_p50_ms": value for phase, value in paced_p50.items()},
+        "paced_slowdown": paced_p50["storm"] / paced_p50["quiet"],
+        "storm_logins_per_s": len(logins) / storm_seconds,
+        "storm_login_p50_ms": statistics.median(logins) if logins else None,
+    }
 
 
 def measure_tests(dest: Path, answers: dict[str, str], workdir: Path) -> dict[str, Any]:
@@ -270,16 +277,20 @@ def machine(venv: Path) -> dict[str, Any]:
         run(argv, check=False, timeout=10).stdout.strip() or None
         for argv in (["wrk", "--version"], postgres, mysql)
     )
-    versions = {
-        "python": run([venv / "bin" / "python", "--version"]).stdout.split()[-1],
-        **{name: installed[name] for name in VERSIONS_OF if name in installed},
-        "wrk": (wrk_version or "").split(" [")[0].removeprefix("wrk "),
-        "postgresql": postgres_version, "mysql": mysql_version,
-        "copier": importlib.metadata.version("copier"),
-    }  # fmt: skip
-    return {"nproc": os.cpu_count(), "cpu": cpus[0].split(":", 1)[1].strip() if cpus else "unknown",
-            "memory_gib": round(psutil.virtual_memory().total / 1024**3, 1),
-            "kernel": platform.release(), "versions": versions}  # fmt: skip
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpus[0].split(":", 1)[1].strip() if cpus else "unknown",
+        "memory_gib": round(psutil.virtual_memory().total / 1024**3, 1),
+        "kernel": platform.release(),
+        "versions": {
+            "python": run([venv / "bin" / "python", "--version"]).stdout.split()[-1],
+            **{name: installed[name] for name in VERSIONS_OF if name in installed},
+            "wrk": (wrk_version or "").split(" [")[0].removeprefix("wrk "),
+            "postgresql": postgres_version,
+            "mysql": mysql_version,
+            "copier": importlib.metadata.version("copier"),
+        },
+    }
 
 
 def recorded_answers(project: Path) -> dict[str, str]:

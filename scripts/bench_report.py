@@ -91,7 +91,7 @@ def markdown_table(result: dict[str, Any]) -> str:
     rows = []
     for name, m in result["measures"].items():
         met = {True: "yes", False: "**no**", None: "n/a"}[m["met"]]
-        met += f" ({m['note']})" if m["note"] else ""
+        met += f" ({m['note']})" if m.get("note") else ""
         value = fmt(m["value"], m["unit"])
         if m["value"] is None and name.startswith("tests_") and tests:  # a suite on another db
             value = f"n/a ({tests['database']}: {tests['tests_passed']} passed in "
@@ -109,7 +109,7 @@ def summary_table(results: Sequence[dict[str, Any]]) -> str:
     for name, (title, kind, target, unit) in TARGETS.items():
         cells = []
         for r in results:
-            m, tests = r["measures"][name], r["tests"]
+            m, tests = r["measures"][name], r.get("tests")
             if m["value"] is not None:
                 cells.append(fmt(m["value"], unit) + {True: " ✓", False: " ✗", None: ""}[m["met"]])
             elif name.startswith("tests_") and tests:

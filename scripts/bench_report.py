@@ -14,7 +14,11 @@ from typing import Any
 
 from tabulate import tabulate
 
-# name: title, kind ("min" = value must be at least the target, "max" = at most), target, unit
+from tests.support import ROOT
+
+RESULTS, CHART = ROOT / "docs" / "bench", ROOT / "docs" / "performance.png"
+# name: title, kind ("min" = value must be at least the target, "max" = at most), target, unit.
+# A measure is read from the part of a result its name starts with; the ratios from throughput.
 TARGETS: dict[str, tuple[str, str, float, str]] = {
     "live_ratio": ("`/health/live`, every middleware on (ratio to ceiling)", "min", 0.85, "x"),
     "items_ratio": ("authenticated `GET /items`, 10 items (ratio to ceiling)", "min", 0.05, "x"),
@@ -29,34 +33,21 @@ VERDICT_COLORS = {True: "#2e7d32", False: "#c62828", None: "#9e9e9e"}
 
 def measures(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The SPEC section 4 figures with their targets and verdicts."""
-    login, storm, tests, copier = (result[k] for k in ("login", "storm", "tests", "copier"))
-    sqlite_tests = tests if tests and tests["database"] == "sqlite" else None  # its target
-    values: dict[str, float | None] = {
-        "live_ratio": result["throughput"]["live_ratio"],
-        "items_ratio": result["throughput"]["items_ratio"],
-        "login_p50_ms": login["login_p50_ms"] if login else None,
-        "storm_slowdown": storm["storm_slowdown"] if storm else None,
-        "tests_seconds": sqlite_tests["tests_seconds"] if sqlite_tests else None,
-        "tests_passed": sqlite_tests["tests_passed"] if sqlite_tests else None,
-        "copier_seconds": copier["copier_seconds"] if copier else None,
-    }
-    notes = {}
-    if result["answers"].get("database", "sqlite") != "postgresql":
-        notes["items_ratio"] = "the target is for PostgreSQL"
     out = {}
-    for name, value in values.items():
-        title, kind, target, unit = TARGETS[name]
-        met = None
-        if value is not None and name not in notes:
+    for name, (title, kind, target, unit) in TARGETS.items():
+        part = result["throughput" if name.endswith("_ratio") else name.split("_")[0]]
+        if name.startswith("tests_") and part and part["database"] != "sqlite":
+            part = None  # the suite's targets are for SQLite
+        value, note, met = part[name] if part else None, None, None
+        if name == "items_ratio" and result["answers"].get("database", "sqlite") != "postgresql":
+            note = "the target is for PostgreSQL"
+        if value is not None and note is None:
             met = value >= target if kind == "min" else value <= target
-            if name == "tests_passed" and tests and tests["tests_failed"]:
-                met = False  # a suite with failures proves nothing
+        if met and name == "tests_passed" and part["tests_failed"]:
+            met = False  # a suite with failures proves nothing
         out[name] = {"title": title, "value": value, "target": target, "kind": kind,
-                     "unit": unit, "met": met, "note": notes.get(name)}  # fmt: skip
+                     "unit": unit, "met": met, "note": note}  # fmt: skip
     return out
-
-
-# --- main ----------------------------------------------------------------------------------
 
 
 def log(message: str) -> None:
@@ -102,11 +93,12 @@ def markdown_table(result: dict[str, Any]) -> str:
         met = {True: "yes", False: "**no**", None: "n/a"}[m["met"]]
         met += f" ({m['note']})" if m.get("note") else ""
         value = fmt(m["value"], m["unit"])
-        if m["value"] is None and name.startswith("tests_") and tests:
+        if m["value"] is None and name.startswith("tests_") and tests:  # a suite on another db
             value = f"n/a ({tests['database']}: {tests['tests_passed']} passed in "
             value += f"{tests['tests_seconds']:.1f} s)"
-        target = bound(m["kind"], m["target"], m["unit"])
-        rows.append([m["title"], value, target, met, detail[name]])
+        rows.append(
+            [m["title"], value, bound(m["kind"], m["target"], m["unit"]), met, detail[name]]
+        )
     table = markdown(["measure", "value", "target", "met", "detail"], rows)
     return f"### {result['combination']}\n\n{table}"
 
@@ -128,7 +120,11 @@ def summary_table(results: Sequence[dict[str, Any]]) -> str:
     return markdown(["measure", "target", *(r["combination"] for r in results)], rows)
 
 
-def chart(results_dir: Path, output: Path) -> None:
+def load_results() -> list[dict[str, Any]]:
+    return [json.loads(path.read_text()) for path in sorted(RESULTS.glob("*.json"))]
+
+
+def chart(results: Sequence[dict[str, Any]], output: Path = CHART) -> None:
     """One panel per measure: a bar per combination, the target as a dashed line."""
     try:
         import matplotlib
@@ -139,25 +135,19 @@ def chart(results_dir: Path, output: Path) -> None:
     except ImportError:
         log("matplotlib is not installed: no chart (the nox session installs it)")
         return
-    results = [json.loads(p.read_text()) for p in sorted(results_dir.glob("*.json"))]
     if not results:
         return
     fig, axes = plt.subplots(2, 3, figsize=(13, 7.5))
-    combos = [r["combination"] for r in results]
-    names = [n for n in TARGETS if n != "tests_passed"]
-    for ax, name in zip(axes.flat, names, strict=True):
+    combos, xs = [r["combination"] for r in results], range(len(results))
+    for ax, name in zip(axes.flat, [n for n in TARGETS if n != "tests_passed"], strict=True):
         title, kind, target, unit = TARGETS[name]
         values = [r["measures"][name]["value"] for r in results]
         if name == "tests_seconds":  # PostgreSQL suites: shown, without a verdict
             values = [v if v is not None or not r["tests"] else r["tests"]["tests_seconds"]
                       for v, r in zip(values, results, strict=True)]  # fmt: skip
-        xs = range(len(combos))
         colors = [VERDICT_COLORS[r["measures"][name]["met"]] for r in results]
         bars = ax.bar(xs, [v if v is not None else 0 for v in values], color=colors)
-        for bar, v in zip(bars, values, strict=True):
-            ax.annotate("n/a" if v is None else fmt(v, unit),
-                        (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                        ha="center", va="bottom", fontsize=8)  # fmt: skip
+        ax.bar_label(bars, ["n/a" if v is None else fmt(v, unit) for v in values], fontsize=8)
         ax.axhline(target, color="black", linestyle="--", linewidth=1.2)
         ax.annotate("target " + bound(kind, target, unit), (1.0, target),
                     xycoords=("axes fraction", "data"), ha="right", va="bottom", fontsize=8,

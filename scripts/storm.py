@@ -8,7 +8,7 @@ Verdict: no 5xx answer, and every ``/users/me`` under 1 s. The ``storm`` nox ses
     nox -s storm -- database=postgresql use_async=false
 
 Prints a markdown table (tabulate); exit status 0 when the verdict holds, 1 when not, 2 when it
-could not run. Render, install and HTTP client are bench's; servers and databases tests.support's.
+could not run. The bench user and log are bench's; everything else tests.support's.
 """
 
 from __future__ import annotations
@@ -47,11 +47,11 @@ def storm(port: int, token: str, seconds: float) -> dict[str, Any]:
 
     def timed(conn: http.client.HTTPConnection, *request: Any, **kwargs: Any) -> tuple[int, float]:
         start = time.perf_counter()
-        status, _ = bench.request(conn, *request, **kwargs)
+        status, _ = support.request_on(conn, *request, **kwargs)
         return status, time.perf_counter() - start
 
     def login_loop() -> None:
-        conn = bench.connect(port, timeout=60)
+        conn = support.connect(port, timeout=60)
         while not done.is_set():
             logins.append(timed(conn, "POST", "/api/v1/auth/login", bench.LOGIN_BODY))
         conn.close()
@@ -60,7 +60,7 @@ def storm(port: int, token: str, seconds: float) -> dict[str, Any]:
     for thread in threads:
         thread.start()
     time.sleep(1)  # every client is in the queue
-    conn = bench.connect(port, timeout=60)
+    conn = support.connect(port, timeout=60)
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         others.append(timed(conn, "GET", "/api/v1/users/me", token=token))
@@ -90,16 +90,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--python", default="3.11")
     parser.add_argument("--vcs-ref", default="HEAD", help="template commit to render")
     args = parser.parse_args(argv)
-    answers = bench.parse_answers(args.answers)
-    combo = bench.combination_id(answers)
+    answers = support.parse_answers(args.answers)
+    combo = support.combination_id(answers)
     workdir = args.workdir / combo
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     dest, venv = workdir / "project", workdir / "project" / ".venv"
     bench.log(f"rendering and installing {combo}")
-    bench.run(bench.copier_argv(answers, dest, args.vcs_ref), timeout=300)
+    support.render(answers, dest, args.vcs_ref)
     uv_env = support.clean_env(UV_PROJECT_ENVIRONMENT=str(venv))
-    bench.run(["uv", "sync", "--python", args.python], cwd=dest, env=uv_env, timeout=900)
+    support.run(["uv", "sync", "--python", args.python], cwd=dest, env=uv_env, timeout=900)
     database = answers.get("database", "sqlite")
     with support.throwaway_database(database, f"storm_{os.getpid()}", workdir) as db_url:
         env = support.clean_env(
@@ -111,13 +111,13 @@ def main(argv: list[str] | None = None) -> int:
             REDIS_URL=support.redis_url(bench.REDIS_DB),
             **SCARCE,
         )
-        bench.run([venv / "bin" / "alembic", "upgrade", "head"], cwd=dest, env=env)
+        support.run([venv / "bin" / "alembic", "upgrade", "head"], cwd=dest, env=env)
         port = support.free_port()
         server = support.uvicorn(venv, "app.main:app", port, "--workers", "1", "--no-access-log")
-        live = bench.url(port, "/api/v1/health/live")
+        live = support.url(port, "/api/v1/health/live")
         with support.running(server, live, workdir / "service.log", dest, env):
-            support.request_json(bench.url(port, "/api/v1/users"), json.loads(bench.LOGIN_BODY))
-            token = bench.login(bench.connect(port))
+            support.request_json(support.url(port, "/api/v1/users"), json.loads(bench.LOGIN_BODY))
+            token = bench.login(support.connect(port))
             result = storm(port, token, args.seconds)
     ok = result["server_errors"] == 0 and result["other_max_ms"] < 1000
     scarce = " ".join(f"{key}={value}" for key, value in SCARCE.items())
@@ -135,6 +135,6 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     try:
         sys.exit(main())
-    except RuntimeError as exc:  # BenchError, or a server or database that failed
+    except RuntimeError as exc:  # a command, server or database that failed
         print(f"storm: {exc}", file=sys.stderr)
         sys.exit(2)

@@ -16,6 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import jinja2
+import yaml
+
+from tests.support import ROOT
 
 FIXTURES = Path(__file__).parent / "fixtures" / "recipe"
 MIGRATION = Path("alembic/versions/projects.py.jinja")
@@ -27,16 +30,9 @@ class Project(OwnedByUser, Base):
     title: Mapped[str] = mapped_column(String(TITLE_MAX_LENGTH))
     description: Mapped[str | None] = mapped_column(String(DESCRIPTION_MAX_LENGTH))
 """
-_ENV = jinja2.Environment(
-    block_start_string="[%",
-    block_end_string="%]",
-    variable_start_string="[[",
-    variable_end_string="]]",
-    comment_start_string="[#",
-    comment_end_string="#]",
-    keep_trailing_newline=True,
-    undefined=jinja2.StrictUndefined,
-)
+# The template's own Jinja settings (delimiters, whitespace), so fixtures render as copier would.
+_ENVOPS = yaml.safe_load((ROOT / "copier.yml").read_text())["_envops"]
+_ENV = jinja2.Environment(**_ENVOPS, undefined=jinja2.StrictUndefined)
 
 
 def _assigned(module: ast.Module, name: str) -> object:

@@ -1,8 +1,10 @@
-"""Servers started by the sessions: a free port, start, wait until up, stop with its children."""
+"""Servers started by the sessions: a free port, start, wait until up, stop with its children;
+commands run to their end; requests to a server."""
 
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import socket
@@ -86,6 +88,48 @@ def kill_tree(proc: psutil.Popen) -> None:
             with contextlib.suppress(psutil.NoSuchProcess):
                 member.kill()
         psutil.wait_procs(family, timeout=10)
+
+
+def run(
+    argv: Sequence[str | Path], *, cwd: Path | None = None, env: dict[str, str] | None = None,
+    timeout: float = 600, check: bool = True,
+) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    """Run a command to its end, its output captured; RuntimeError (with the tail of its output)
+    when it times out, or exits non-zero unless `check` is false. `env` defaults to clean_env()."""
+    args = [str(a) for a in argv]
+    try:
+        proc = subprocess.run(args, cwd=cwd, env=env or clean_env(), capture_output=True,
+                              text=True, timeout=timeout, check=False)  # fmt: skip
+    except subprocess.TimeoutExpired as exc:
+        raise RuntimeError(f"`{' '.join(args)}` timed out after {timeout:.0f} s") from exc
+    if check and proc.returncode:
+        out = f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        raise RuntimeError(f"`{' '.join(args)}` exited {proc.returncode}\n{out}")
+    return proc
+
+
+def url(port: int, path: str) -> str:
+    return f"http://{HOST}:{port}{path}"
+
+
+def connect(port: int, timeout: float = 30) -> http.client.HTTPConnection:
+    """A connection to a local server, kept alive across requests (a timing measures the server,
+    not a client's connection setup)."""
+    return http.client.HTTPConnection(HOST, port, timeout=timeout)
+
+
+def request_on(
+    conn: http.client.HTTPConnection, method: str, path: str, body: str | None = None,
+    token: str | None = None,
+) -> tuple[int, Any]:  # fmt: skip
+    """One request on `conn` (JSON `body` already encoded); the status and the decoded JSON,
+    None when the answer has no body."""
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    headers |= {"Authorization": f"Bearer {token}"} if token else {}
+    conn.request(method, path, body=body, headers=headers)
+    response = conn.getresponse()
+    data = response.read()
+    return response.status, json.loads(data) if data else None
 
 
 def request_json(

@@ -1,4 +1,4 @@
-"""Render a combination with copier, and list a project's files."""
+"""Render a combination with copier, answers given on a command line, and list a project's files."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,27 @@ def data_args(data: dict[str, Any]) -> list[str]:
     for key, value in data.items():
         args += ["--data", f"{key}={str(value).lower() if isinstance(value, bool) else value}"]
     return args
+
+
+def parse_answers(pairs: Sequence[str]) -> dict[str, str]:
+    """Answers given as key=value on a command line (what copier's `--data` takes)."""
+    if bad := [pair for pair in pairs if not pair.partition("=")[0] or "=" not in pair]:
+        raise RuntimeError(f"answers are key=value pairs, got {bad[0]!r}")
+    return dict(pair.split("=", 1) for pair in pairs)
+
+
+def combination_id(answers: dict[str, str]) -> str:
+    """`<database>-<async|sync>-<memory|redis|nolimit>` of answers given as strings, defaults
+    filled in: the ids of tests/matrix.py's core combinations."""
+    flavour = "async" if _truthy(answers.get("use_async", "true")) else "sync"
+    limits = answers.get("rate_limit_storage", "memory")
+    if not _truthy(answers.get("rate_limiting", "true")):
+        limits = "nolimit"
+    return f"{answers.get('database', 'sqlite')}-{flavour}-{limits}"
+
+
+def _truthy(value: str) -> bool:
+    return value.strip().lower() not in ("false", "no", "0", "off", "n")
 
 
 def render(

@@ -1,0 +1,52 @@
+"""scripts/bench_report.py reads the committed results (docs/bench/*.json) as they were written.
+
+The benchmark itself needs wrk and minutes of load (`nox -s bench`); its report does not.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from scripts.bench_report import RESULTS, TARGETS, markdown_table, measures, summary_table
+
+COMMITTED = [json.loads(path.read_text()) for path in sorted(RESULTS.glob("*.json"))]
+
+
+@pytest.mark.parametrize("result", COMMITTED, ids=[r["combination"] for r in COMMITTED])
+def test_the_verdicts_of_a_committed_result_are_recomputed_alike(result: dict[str, Any]) -> None:
+    assert measures(result) == result["measures"]
+
+
+def test_a_suite_with_failures_misses_its_target_and_other_databases_get_no_verdict() -> None:
+    sqlite = next(r for r in COMMITTED if r["combination"] == "sqlite-async-memory")
+    failing = copy.deepcopy(sqlite)
+    failing["tests"]["tests_failed"] = 1
+    assert measures(failing)["tests_passed"]["met"] is False
+
+    postgresql = copy.deepcopy(sqlite)
+    postgresql["answers"]["database"] = "postgresql"
+    postgresql["tests"]["database"] = "postgresql"
+    verdicts = measures(postgresql)
+    assert verdicts["tests_seconds"]["value"] is None
+    assert verdicts["items_ratio"]["note"] is None  # the items target is PostgreSQL's
+
+
+def test_the_tables_have_a_row_per_target() -> None:
+    table = markdown_table(COMMITTED[0]).splitlines()
+    assert [cell.strip() for cell in table[2].split("|")[1:-1]] == [
+        "measure",
+        "value",
+        "target",
+        "met",
+        "detail",
+    ]
+    assert len(table) == 4 + len(TARGETS)
+    summary = summary_table(COMMITTED).splitlines()
+    assert len(summary) == 2 + len(TARGETS)
+    assert [cell.strip() for cell in summary[0].split("|")[3:-1]] == [
+        r["combination"] for r in COMMITTED
+    ]

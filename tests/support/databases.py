@@ -24,6 +24,9 @@ class Server:
     admin_url: str
     admin_command: Callable[[str, str], list[str]]  # (admin URL, SQL) -> argv
     drop: str = "DROP DATABASE IF EXISTS {name}"
+    # Run on each new database: they are throw-away, so a commit need not wait for the disk
+    # (what a crash would lose is not under test; ~2.9 ms a commit here, against 0.5 without).
+    tune: str | None = None
 
     def url(self, name: str) -> str:
         return self.admin_url.rsplit("/", 1)[0] + f"/{name}"
@@ -40,6 +43,7 @@ SERVERS: dict[str, Server] = {
         os.environ.get("PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
         lambda url, sql: ["psql", url, "-qc", sql],
         drop="DROP DATABASE IF EXISTS {name} WITH (FORCE)",
+        tune="ALTER DATABASE {name} SET synchronous_commit TO off",
     ),
     "mysql": Server(
         os.environ.get("MYSQL_ADMIN_URL", "mysql://root@127.0.0.1:3306/mysql"),
@@ -70,6 +74,8 @@ def throwaway_database(database: str, name: str, sqlite_dir: Path) -> Iterator[s
     server = SERVERS[database]
     server.execute(server.drop.format(name=name))  # a leftover of an interrupted run
     server.execute(f"CREATE DATABASE {name}")
+    if server.tune:
+        server.execute(server.tune.format(name=name))
     try:
         yield server.url(name)
     finally:

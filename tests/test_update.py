@@ -62,6 +62,7 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     repo.mkdir()
     shutil.copy2(ROOT / "copier.yml", repo / "copier.yml")
     shutil.copytree(ROOT / "template", repo / "template")
+    shutil.copytree(ROOT / "includes", repo / "includes")
     git(repo, "init", "--quiet", "--initial-branch=main")
     git(repo, "config", "user.name", "Template Tests")
     git(repo, "config", "user.email", "template-tests@example.com")

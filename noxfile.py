@@ -33,7 +33,7 @@ nox.options.default_venv_backend = "uv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_external_run = True
 # `uv run nox` = the whole test suite; `bench` and `storm` run only when asked for. `matrix`
-# runs the generated, versions, update and contract sessions, two at a time.
+# runs the generated, versions, update and contract sessions, one more at a time than cores.
 nox.options.sessions = ["template", "lint", "docs", "matrix", "browser", "cluster"]
 
 ROOT = Path(__file__).parent
@@ -412,11 +412,13 @@ MATRIX_FAMILIES = ("update", "versions", "generated", "contract")  # longest fir
 
 @nox.session(python=PYTHON)
 def matrix(session: nox.Session) -> None:
-    """Every generated, versions, update and contract session, MATRIX_JOBS (default 2) at a time.
+    """Every generated, versions, update and contract session, MATRIX_JOBS at a time (default:
+    one more than the cores).
 
     Each is a separate `nox -s NAME` (own venv, own render folder, own database and Redis db
-    number), mostly one core of work, so two share this two-core machine well; the output of
-    each is printed when it ends. Run one of them alone with `nox -s NAME` as usual.
+    number), mostly one core of work; each also waits at times (a database, a server starting,
+    a subprocess), and one job more than the cores keeps the cores busy meanwhile. The output
+    of each is printed when it ends. Run one of them alone with `nox -s NAME` as usual.
     """
     install_dev(session)  # nox itself
     listing = subprocess.run(
@@ -427,7 +429,7 @@ def matrix(session: nox.Session) -> None:
     names = [name for family in MATRIX_FAMILIES for name in listed if name.startswith(f"{family}(")]
     nox_bin = str(Path(session.bin) / "nox")
 
-    jobs = int(os.environ.get("MATRIX_JOBS", "2"))
+    jobs = int(os.environ.get("MATRIX_JOBS") or (os.cpu_count() or 1) + 1)
     slots: queue.SimpleQueue[int] = queue.SimpleQueue()  # matrix_slot(): a mypy cache and a venv
     for slot in range(jobs):
         slots.put(slot)

@@ -44,8 +44,9 @@ class Server:
         except urllib.error.HTTPError as error:
             return error.code, error.read()
 
-    def started_workers(self, count: int) -> Callable[[], bool]:
-        return lambda: self.log.read_text().count("Application startup complete") >= count
+    def logged(self, message: str, times: int) -> Callable[[], bool]:
+        """Whether uvicorn has logged `message` `times` times (once per worker)."""
+        return lambda: self.log.read_text().count(message) >= times
 
     def live(self) -> bool:
         try:
@@ -112,7 +113,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         )
     running = Server(process, f"http://127.0.0.1:{port}", port, metrics_dir, log)
     try:
-        _wait_until(running.started_workers(2), 30, "two workers never started", running)
+        started = running.logged("Application startup complete", 2)
+        _wait_until(started, 30, "two workers never started", running)
         assert running.live()
         yield running
     finally:
@@ -154,14 +156,17 @@ def test_sigterm_drains_then_finishes_the_request_in_flight(server: Server) -> N
     ).encode()
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as in_flight:
         in_flight.sendall(head + body[:10])  # the rest comes after the server has stopped
-        time.sleep(0.2)  # let a worker take the request
+        # A worker has taken it once it is in progress beside the scrape that asks.
+        _wait_until(lambda: server.in_progress() >= 2, 5, "no worker took the request", server)
 
         server.process.send_signal(signal.SIGTERM)
         _wait_until(
             lambda: server.get("/health/ready")[0] == 503, 3, "readiness never turned 503", server
         )
         assert server.get("/health/live")[0] == 200  # draining, still serving
-        time.sleep(DRAIN_SECONDS + 0.3)  # the drain is over: the workers are shutting down
+        # The drain is over once both workers' servers shut down (they stop accepting).
+        stopping = server.logged("Shutting down", 2)
+        _wait_until(stopping, DRAIN_SECONDS + 5, "the workers never shut down", server)
         in_flight.sendall(body[10:])
         response = in_flight.recv(65536).decode()
 

@@ -129,7 +129,7 @@ def versions(session: nox.Session, version: str) -> None:
     else:
         # Coverage is the deep sessions' gate (generated(sqlite-async-memory) is this code);
         # here the question is whether it runs on this interpreter.
-        gates.append(("pytest", "-q", "-p", "no:cacheprovider", "--no-cov"))
+        gates.append(("pytest", "-q", "-p", "no:cacheprovider"))
     env = {
         "UV_PROJECT_ENVIRONMENT": str(dest / ".venv"),
         "VIRTUAL_ENV": None,
@@ -158,7 +158,7 @@ GATES: tuple[tuple[str, ...], ...] = (
     ("mypy", "."),  # app/ strictly, and the tests and alembic/env.py with it
     ("alembic", "upgrade", "head"),
     ("alembic", "check"),
-    ("pytest", "-q", "-p", "no:cacheprovider"),
+    ("pytest", "-q", "-p", "no:cacheprovider", "--cov"),  # as the project's CI runs it
 )
 
 

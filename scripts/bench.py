@@ -6,9 +6,9 @@ starts it with ONE uvicorn worker next to a bare FastAPI app (the ceiling, same 
 seeds a user with 10 items, then measures, subject and ceiling alternately, round after round
 (medians reported): 1. ``/health/live`` req/s vs the ceiling; 2. authenticated ``GET /items``
 vs the ceiling; 3. the p50 of sequential logins (production argon2id); 4. ``/health/live`` p50
-during a login storm / quiet; 5. the rendered test suite, byte code compiled, as ``pytest``
-(the verdict) and ``pytest --cov`` (pytest's JUnit XML report); 6. ``copier copy`` of the
-defaults. wrk's figures come from a Lua ``done`` hook, not its text.
+during a login storm / quiet; 5. the rendered test suite, ``pytest --cov``, then ``pytest``
+(the verdict; pytest's JUnit XML report); 6. ``copier copy`` of the defaults. wrk's figures
+come from a Lua ``done`` hook, not its text.
 Writes ``docs/bench/<id>.json``, prints a markdown table, redraws the chart from every
 result. Exit status: 0 every target met, 1 a target missed, 2 the benchmark could not run.
 """
@@ -233,26 +233,25 @@ def measure_storm(port: int, args: Any) -> dict[str, Any]:
 
 
 def measure_tests(dest: Path, answers: dict[str, str], workdir: Path) -> dict[str, Any]:
-    """The rendered suite on a throw-away database, as `pytest` runs it (the verdict) and with
-    the coverage gate (`pytest --cov`, as its CI runs it); counts and pytest's own time from its
-    JUnit XML report."""
-    log("rendered test suite (pytest -q, then pytest -q --cov)")
+    """The rendered suite on a throw-away database, with the coverage gate (`pytest --cov`, as
+    its CI runs it), then as `pytest` runs it (the verdict), both warm as in a developer's
+    loop; counts and pytest's own time from its JUnit XML report."""
+    log("rendered test suite (pytest -q --cov, then pytest -q)")
     env, database, runs = clean_env(), answers.get("database", "sqlite"), []
     with support.throwaway_database(database, f"bench_{os.getpid()}_tests", workdir) as db_url:
         if database != "sqlite":
             env["TEST_SQLALCHEMY_DATABASE_URI"] = db_url
         if combination_id(answers).endswith("-redis"):
             env["TEST_REDIS_URL"] = redis_url(REDIS_TEST_DB)
-        python = dest / ".venv" / "bin" / "python"  # the project's byte code, as after a first run
-        run([python, "-m", "compileall", "-q", "app", "tests"], cwd=dest, env=env)
-        for n, extra in enumerate(([], ["--cov"])):
-            xml = workdir / f"pytest-{n}.xml"
-            argv = [dest / ".venv" / "bin" / "pytest", "-q", "-p", "no:cacheprovider", *extra]
+        pytest = [dest / ".venv" / "bin" / "pytest", "-q", "-p", "no:cacheprovider"]
+        run(pytest, cwd=dest, env=env, timeout=900, check=False)  # warm-up: caches byte code
+        for n, extra in enumerate((["--cov"], [])):
+            xml, argv = workdir / f"pytest-{n}.xml", [*pytest, *extra]
             proc = run([*argv, f"--junitxml={xml}"], cwd=dest, env=env, timeout=900, check=False)
             if not xml.exists():
                 raise RuntimeError(f"pytest wrote no report:\n{proc.stdout[-3000:]}{proc.stderr}")
             runs.append((next(ET.parse(xml).getroot().iter("testsuite")), proc.returncode))
-    (suite, exit_code), (covered, cov_exit) = runs
+    (covered, cov_exit), (suite, exit_code) = runs
     failed, errors, skipped = (int(suite.get(key, 0)) for key in ("failures", "errors", "skipped"))
     passed = int(suite.get("tests", 0)) - failed - errors - skipped
     duration = float(suite.get("time", 0))
@@ -331,8 +330,7 @@ def bench(answers: dict[str, str], args: Any) -> dict[str, Any]:
     if not (args.project and venv.exists()):
         log("installing (uv sync)")
         uv_env = clean_env(UV_PROJECT_ENVIRONMENT=str(venv))
-        sync = ["uv", "sync", "--python", args.python, "--compile-bytecode"]  # as after a first run
-        run(sync, cwd=dest, env=uv_env, timeout=900)
+        run(["uv", "sync", "--python", args.python], cwd=dest, env=uv_env, timeout=900)
     result["machine"] = machine(venv)
     database = answers.get("database", "sqlite")
     with support.throwaway_database(database, f"bench_{os.getpid()}", workdir) as db_url:

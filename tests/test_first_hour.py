@@ -59,7 +59,10 @@ def fill_env_file(project: Path) -> None:
 def test_readme_pip_install_and_a_real_env_file_leave_the_suite_green(
     render: Renders, tmp_path: Path
 ) -> None:
-    project = render()
+    # A copy: `.env`, the suite's files (`.hypothesis/`) must not reach the render other
+    # tests share and compare (test_defaults_render_the_same_as_explicit_default_answers).
+    project = tmp_path / "project"
+    shutil.copytree(render(), project, ignore=shutil.ignore_patterns(".venv", ".env", "*.db"))
     readme = (project / "README.md").read_text(encoding="utf-8")
     commands = readme_commands(readme, "Without uv")
     assert commands == [
@@ -69,7 +72,7 @@ def test_readme_pip_install_and_a_real_env_file_leave_the_suite_green(
         "uvicorn app.main:app --reload",
     ]
     fill_env_file(project)
-    env_dir = tmp_path / "venv"  # outside the render, which other tests share
+    env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     python = str(env_dir / "bin" / "python")
     caller = {

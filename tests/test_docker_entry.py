@@ -212,9 +212,9 @@ def test_build_context_keeps_what_the_image_runs(project: Path) -> None:
     for path in needed:
         hits = [p for p in patterns if fnmatch(path, p) or path.startswith(p.rstrip("/") + "/")]
         assert not hits, f".dockerignore drops {path} ({hits})"
-    # Secrets and local state: what a developer's runs leave (schemathesis's Hypothesis cache).
-    for secret in (".env", ".venv/bin/python", ".git/config", ".hypothesis/constants/0"):
-        assert any(fnmatch(secret, p) or secret.startswith(p + "/") for p in patterns), secret
+    # Secrets and local state, such as the Hypothesis cache the schemathesis test leaves.
+    for private in (".env", ".venv/bin/python", ".git/config", ".hypothesis/constants/0"):
+        assert any(fnmatch(private, p) or private.startswith(p + "/") for p in patterns), private
 
 
 def test_image_sets_up_multiprocess_metrics_and_a_drain(project: Path) -> None:

@@ -55,14 +55,19 @@ def fill_env_file(project: Path) -> None:
     (project / ".env").write_text(text, encoding="utf-8")
 
 
+def own_copy(render: Path, dest: Path) -> Path:
+    """A test's own copy of a shared render: what it writes (`.env`, an install, the suite's
+    `.hypothesis/`) must not reach the render other tests share and compare
+    (test_defaults_render_the_same_as_explicit_default_answers)."""
+    shutil.copytree(render, dest, ignore=shutil.ignore_patterns(".venv", ".env", "*.db"))
+    return dest
+
+
 @pytest.mark.slow
 def test_readme_pip_install_and_a_real_env_file_leave_the_suite_green(
     render: Renders, tmp_path: Path
 ) -> None:
-    # A copy: `.env`, the suite's files (`.hypothesis/`) must not reach the render other
-    # tests share and compare (test_defaults_render_the_same_as_explicit_default_answers).
-    project = tmp_path / "project"
-    shutil.copytree(render(), project, ignore=shutil.ignore_patterns(".venv", ".env", "*.db"))
+    project = own_copy(render(), tmp_path / "project")
     readme = (project / "README.md").read_text(encoding="utf-8")
     commands = readme_commands(readme, "Without uv")
     assert commands == [
@@ -111,8 +116,7 @@ def test_the_readme_dev_server_restarts_once_a_bad_env_file_is_fixed(
     command = "uv run uvicorn app.main:app --reload --reload-include .env"
     assert f"```bash\n{command}\n```" in readme
     assert "`fastapi dev` watches only Python files" in readme
-    project = tmp_path / "service"  # a copy of our own: the test installs into it
-    shutil.copytree(render(), project, ignore=shutil.ignore_patterns(".venv", ".env", "*.db"))
+    project = own_copy(render(), tmp_path / "service")
     outer = ("VIRTUAL_ENV", "PYTHONPATH", "UV_PROJECT_ENVIRONMENT", "UV_PYTHON")
     uv_env = {key: value for key, value in os.environ.items() if key not in outer}
     uv_env["UV_PYTHON_DOWNLOADS"] = "never"

@@ -1,3 +1,5 @@
+import gc
+
 import pytest
 
 from app import factory
@@ -24,6 +26,15 @@ async def test_start_up_leaves_the_schema_alone_by_default(monkeypatch: pytest.M
 
     async with app.router.lifespan_context(app):
         assert calls == []
+
+
+@pytest.mark.usefixtures("keep_logging")
+async def test_start_up_takes_what_it_built_out_of_the_garbage_collectors_rounds() -> None:
+    app = factory.create_app(make_settings())
+    gc.unfreeze()  # whatever an earlier start froze
+
+    async with app.router.lifespan_context(app):
+        assert gc.get_freeze_count() > 0
 
 
 @pytest.mark.parametrize(

@@ -65,7 +65,7 @@ class Server:
 
     def requests_counted(self, route: str) -> float:
         status, body = self.get("/metrics")
-        assert status == 200
+        assert status == 200, f"/metrics answered {status}:\n{self.log.read_text()}"
         return sum(
             sample.value
             for family in text_string_to_metric_families(body.decode())
@@ -145,6 +145,23 @@ def test_metrics_add_up_over_the_workers(server: Server) -> None:
     assert len(list(server.metrics_dir.glob("counter_*.db"))) == 2, "both workers served"
     # The scrape itself, summed over live workers.
     _wait_until(lambda: server.in_progress() == 1, 5, "requests stayed in progress", server)
+
+
+def test_a_scrape_skips_a_file_a_worker_has_only_just_created(server: Server) -> None:
+    # A worker creates its file empty and sizes it a moment later (or is killed in between).
+    before = server.requests_counted("/health/live")
+    just_created = server.metrics_dir / "counter_999999999.db"
+    just_created.touch()
+    try:
+        assert server.get("/health/live")[0] == 200
+        _wait_until(
+            lambda: server.requests_counted("/health/live") == before + 1,
+            5,
+            "the request was not counted",
+            server,
+        )
+    finally:
+        just_created.unlink()
 
 
 def test_sigterm_drains_then_finishes_the_request_in_flight(server: Server) -> None:

@@ -8,9 +8,11 @@ service starts, never while it runs: counts of workers that died stay in the tot
 """
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
+from prometheus_client.metrics_core import Metric
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -79,9 +81,7 @@ class MultiprocessMetrics(Metrics):
         _forget_dead_processes(directory)
         super().__init__()
         self._exposition = CollectorRegistry()
-        multiprocess.MultiProcessCollector(  # type: ignore[no-untyped-call]
-            self._exposition, path=str(directory)
-        )
+        _SizedFilesCollector(self._exposition, path=str(directory))  # type: ignore[no-untyped-call]
 
     def _in_flight_gauge(self) -> Gauge:
         return Gauge(
@@ -103,6 +103,26 @@ class MultiprocessMetrics(Metrics):
     @property
     def exposition_registry(self) -> CollectorRegistry:
         return self._exposition
+
+
+class _SizedFilesCollector(multiprocess.MultiProcessCollector):
+    """prometheus-client's collector, minus the files a worker has created but not yet sized.
+
+    A worker creates its file on its first value of a kind (its first request, for the
+    counter) and sizes it a moment later; a scrape that reads it in between fails whole, a
+    500 (prometheus/client_python#1199). Such a file holds no value yet, so leaving it out
+    loses nothing.
+    """
+
+    def collect(self) -> Iterable[Metric]:
+        files = []
+        for path in Path(self._path).glob("*.db"):
+            try:
+                if path.stat().st_size:
+                    files.append(str(path))
+            except FileNotFoundError:
+                pass  # a dead worker's in-flight gauge, removed since the listing
+        return self.merge(files, accumulate=True)  # type: ignore[no-any-return,no-untyped-call]
 
 
 def create_metrics() -> Metrics:

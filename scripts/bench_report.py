@@ -1,8 +1,6 @@
-"""The report of scripts/bench.py: the targets of SPEC section 4, markdown tables (tabulate)
-of one result or of every result side by side, and the chart (docs/performance.png).
-
-Reads only the result dicts the benchmark writes (``docs/bench/<combination>.json``).
-"""
+"""The report of scripts/bench.py, from nothing but the result dicts it writes (docs/bench/*.json):
+the targets of SPEC section 4, markdown tables (tabulate) of one result or of every result side
+by side, and the chart (docs/performance.png)."""
 
 from __future__ import annotations
 
@@ -101,9 +99,8 @@ def markdown_table(result: dict[str, Any]) -> str:
         if m["value"] is None and name.startswith("tests_") and tests:  # a suite on another db
             value = f"n/a ({tests['database']}: {tests['tests_passed']} passed in "
             value += f"{tests['tests_seconds']:.1f} s)"
-        rows.append(
-            [m["title"], value, bound(m["kind"], m["target"], m["unit"]), met, detail[name]]
-        )
+        target = bound(m["kind"], m["target"], m["unit"])
+        rows.append([m["title"], value, target, met, detail[name]])
     table = markdown(["measure", "value", "target", "met", "detail"], rows)
     return f"### {result['combination']}\n\n{table}"
 
@@ -132,18 +129,16 @@ def load_results() -> list[dict[str, Any]]:
 
 def chart(results: Sequence[dict[str, Any]], output: Path = CHART) -> None:
     """One panel per measure: a bar per combination, the target as a dashed line."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+    try:  # a Figure of its own, not pyplot's: no GUI backend, no global state
+        from matplotlib.figure import Figure
         from matplotlib.patches import Patch
     except ImportError:
         log("matplotlib is not installed: no chart (the nox session installs it)")
         return
     if not results:
         return
-    fig, axes = plt.subplots(2, 3, figsize=(13, 7.5))
+    fig = Figure(figsize=(13, 7.5))
+    axes = fig.subplots(2, 3)
     combos, xs = [r["combination"] for r in results], range(len(results))
     for ax, name in zip(axes.flat, [n for n in TARGETS if n != "tests_passed"], strict=True):
         title, kind, target, unit = TARGETS[name]

@@ -16,7 +16,6 @@ result. Exit status: 0 every target met, 1 a target missed, 2 the benchmark coul
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib.metadata
 import json
 import os
@@ -29,7 +28,7 @@ import tempfile
 import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from http.client import HTTPConnection
 from pathlib import Path
@@ -162,35 +161,24 @@ def measure_logins(port: int, count: int) -> dict[str, Any]:
             "login_min_ms": min(times), "login_max_ms": max(times)}  # fmt: skip
 
 
-@contextlib.contextmanager
-def login_storm(port: int, clients: int) -> Iterator[list[float]]:
-    """`clients` threads logging in back to back until the block ends; yields login times."""
-    done, times = threading.Event(), []
+def login_storm(port: int, times: list[float], during: Callable[[], object]) -> None:
+    """`during()` while STORM_CLIENTS threads log in back to back; each login's ms in `times`."""
+    done = threading.Event()
 
     def worker() -> None:
         conn = connect(port, timeout=60)
         while not done.is_set():
             times.append(seconds(login, conn) * 1000)
 
-    with ThreadPoolExecutor(clients) as pool:
-        futures = [pool.submit(worker) for _ in range(clients)]
+    with ThreadPoolExecutor(STORM_CLIENTS) as pool:
+        futures = [pool.submit(worker) for _ in range(STORM_CLIENTS)]
         try:
-            yield times
+            time.sleep(1)  # every client is hashing
+            during()
         finally:
             done.set()
     if failures := [repr(f.exception()) for f in futures if f.exception()]:
         raise RuntimeError(f"the login storm failed: {failures[0]}")
-
-
-def paced_probe(port: int, duration: float, interval: float = 0.01) -> list[float]:
-    """What a health checker sees: one request at a time, every `interval` s; latencies in ms."""
-    conn, times, deadline = connect(port), [], time.perf_counter() + duration
-    while time.perf_counter() < deadline:
-        elapsed = seconds(call, conn, "GET", "/health/live")
-        times.append(elapsed * 1000)
-        time.sleep(max(0.0, interval - elapsed))
-    conn.close()
-    return times
 
 
 def measure_storm(port: int, args: Any) -> dict[str, Any]:
@@ -202,21 +190,22 @@ def measure_storm(port: int, args: Any) -> dict[str, Any]:
     logins: list[float] = []
     storm_seconds = 0.0
 
-    def probe(phase: str) -> None:
+    def probe(phase: str, interval: float = 0.01) -> None:
         runs[phase].append(wrk(url(port, "/health/live"), PROBE, args.duration))
-        paced[phase] += paced_probe(port, args.duration)
+        conn, deadline = connect(port), time.perf_counter() + args.duration
+        while time.perf_counter() < deadline:  # one request at a time, every `interval` s
+            elapsed = seconds(call, conn, "GET", "/health/live")
+            paced[phase].append(elapsed * 1000)
+            time.sleep(max(0.0, interval - elapsed))
+        conn.close()
 
     for n in range(args.rounds):
+        before = len(logins)
         probe("quiet")
-        started = time.perf_counter()
-        with login_storm(port, STORM_CLIENTS) as times:
-            time.sleep(1)  # every client is hashing
-            probe("storm")
-        storm_seconds += time.perf_counter() - started
-        logins += times
+        storm_seconds += seconds(login_storm, port, logins, lambda: probe("storm"))
         quiet, storm = runs["quiet"][-1]["p50_ms"], runs["storm"][-1]["p50_ms"]
         log(f"storm round {n + 1}/{args.rounds}: live p50 quiet {quiet:.2f} ms, "
-            f"storm {storm:.2f} ms ({len(times)} logins)")  # fmt: skip
+            f"storm {storm:.2f} ms ({len(logins) - before} logins)")  # fmt: skip
     p50, paced_p50 = medians(runs, "p50_ms"), {k: statistics.median(v) for k, v in paced.items()}
     return {
         "probe": f"wrk {PROBE} -d{args.duration:g}s --latency",

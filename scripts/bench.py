@@ -286,16 +286,11 @@ def machine(venv: Path) -> dict[str, Any]:
     }
 
 
-def recorded_answers(project: Path) -> dict[str, str]:
-    """The answers of an already rendered project (its `.copier-answers.yml`)."""
-    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
-    return {key: str(value).lower() if isinstance(value, bool) else str(value)
-            for key, value in answers.items() if not key.startswith("_")}  # fmt: skip
-
-
 def bench(answers: dict[str, str], args: Any) -> dict[str, Any]:
     if args.project:  # an existing rendered project, e.g. with a change to try out
-        answers = {**recorded_answers(args.project), **answers}
+        text = (args.project / ".copier-answers.yml").read_text()
+        recorded = yaml.load(text, yaml.BaseLoader)  # every value a string, as on a command line
+        answers = {**{k: v for k, v in recorded.items() if not k.startswith("_")}, **answers}
     combo = args.label or combination_id(answers)
     workdir, skip = args.workdir / combo, args.skip
     shutil.rmtree(workdir, ignore_errors=True)
@@ -318,8 +313,7 @@ def bench(answers: dict[str, str], args: Any) -> dict[str, Any]:
         support.render(answers, dest, args.vcs_ref)
     if not (args.project and venv.exists()):
         log("installing (uv sync)")
-        uv_env = clean_env(UV_PROJECT_ENVIRONMENT=str(venv))
-        run(["uv", "sync", "--python", args.python], cwd=dest, env=uv_env, timeout=900)
+        run(["uv", "sync", "--python", args.python], cwd=dest, timeout=900)  # clean env: dest/.venv
     result["machine"] = machine(venv)
     database = answers.get("database", "sqlite")
     with support.throwaway_database(database, f"bench_{os.getpid()}", workdir) as db_url:

@@ -3,14 +3,11 @@
 Run by the ``bench`` nox session, or alone: ``python -m scripts.bench database=postgresql``.
 Renders the combination (or takes ``--project``), installs it, migrates a throw-away database,
 starts it with ONE uvicorn worker next to a bare FastAPI app (the ceiling, same venv and flags),
-seeds a user with 10 items, then measures, subject and ceiling alternately, round after round
-(medians reported): 1. ``/health/live`` req/s vs the ceiling; 2. authenticated ``GET /items``
-vs the ceiling; 3. the p50 of sequential logins (production argon2id); 4. ``/health/live`` p50
-during a login storm / quiet; 5. the rendered test suite, ``pytest --cov``, then ``pytest``
-(the verdict; pytest's JUnit XML report); 6. ``copier copy`` of the defaults. wrk's figures
-come from a Lua ``done`` hook, not its text.
-Writes ``docs/bench/<id>.json``, prints a markdown table, redraws the chart from every
-result. Exit status: 0 every target met, 1 a target missed, 2 the benchmark could not run.
+seeds a user with 10 items, then measures the figures of bench_report.TARGETS, subject and
+ceiling alternately, round after round (medians reported). wrk's figures come from a Lua
+``done`` hook, not its text. Writes ``docs/bench/<id>.json``, prints a markdown table, redraws
+the chart from every result. Exit status: 0 every target met, 1 a target missed, 2 the
+benchmark could not run. The procedure and its knobs: docs/performance.md, "Reproduce".
 """
 
 from __future__ import annotations

@@ -59,11 +59,8 @@ def log(message: str) -> None:
 def fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "n/a"
-    if unit == "x":
-        return f"{value:.3f}" if value < 0.1 else f"{value:.2f}"
-    if unit == "":
-        return f"{value:.0f}"
-    return f"{value:.1f} {unit}" if unit == "ms" else f"{value:.2f} {unit}"
+    digits = {"x": 3 if value < 0.1 else 2, "": 0, "ms": 1}.get(unit, 2)
+    return f"{value:.{digits}f}" + ("" if unit in ("x", "") else f" {unit}")
 
 
 def bound(kind: str, target: float, unit: str) -> str:
@@ -112,12 +109,10 @@ def summary_table(results: Sequence[dict[str, Any]]) -> str:
         cells = []
         for r in results:
             m, tests = r["measures"][name], r.get("tests")
-            if m["value"] is not None:
-                cells.append(fmt(m["value"], unit) + {True: " ✓", False: " ✗", None: ""}[m["met"]])
-            elif name.startswith("tests_") and tests:
+            if m["value"] is None and name.startswith("tests_") and tests:  # a suite on another db
                 cells.append(f"({tests['tests_passed']} in {tests['tests_seconds']:.1f} s)")
-            else:
-                cells.append("n/a")
+            else:  # no verdict without a value: "n/a"
+                cells.append(fmt(m["value"], unit) + {True: " ✓", False: " ✗", None: ""}[m["met"]])
         sync = f" (sync {bound(kind, SYNC_ITEMS_TARGET, unit)})" if name == "items_ratio" else ""
         rows.append([title, bound(kind, target, unit) + sync, *cells])
     return markdown(["measure", "target", *(r["combination"] for r in results)], rows)

@@ -81,7 +81,7 @@ class MultiprocessMetrics(Metrics):
         _forget_dead_processes(directory)
         super().__init__()
         self._exposition = CollectorRegistry()
-        _SizedFilesCollector(self._exposition, path=str(directory))  # type: ignore[no-untyped-call]
+        self._exposition.register(_SizedFilesCollector(directory))
 
     def _in_flight_gauge(self) -> Gauge:
         return Gauge(
@@ -105,8 +105,9 @@ class MultiprocessMetrics(Metrics):
         return self._exposition
 
 
-class _SizedFilesCollector(multiprocess.MultiProcessCollector):
-    """prometheus-client's collector, minus the files a worker has created but not yet sized.
+class _SizedFilesCollector:
+    """prometheus-client's MultiProcessCollector, minus the files a worker has created but not
+    yet sized.
 
     A worker creates its file on its first value of a kind (its first request, for the
     counter) and sizes it a moment later; a scrape that reads it in between fails whole, a
@@ -114,15 +115,19 @@ class _SizedFilesCollector(multiprocess.MultiProcessCollector):
     loses nothing.
     """
 
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
     def collect(self) -> Iterable[Metric]:
         files = []
-        for path in Path(self._path).glob("*.db"):
+        for path in self.directory.glob("*.db"):
             try:
                 if path.stat().st_size:
                     files.append(str(path))
             except FileNotFoundError:
                 pass  # a dead worker's in-flight gauge, removed since the listing
-        return self.merge(files, accumulate=True)  # type: ignore[no-any-return,no-untyped-call]
+        merge = multiprocess.MultiProcessCollector.merge  # what its collect() does with them
+        return merge(files, accumulate=True)  # type: ignore[no-any-return,no-untyped-call]
 
 
 def create_metrics() -> Metrics:

@@ -4,10 +4,11 @@ Run by the ``bench`` nox session, or alone: ``python -m scripts.bench database=p
 Renders the combination (or takes ``--project``), installs it, migrates a throw-away database,
 starts it with ONE uvicorn worker next to a bare FastAPI app (the ceiling, same venv and flags),
 seeds a user with 10 items, then measures the figures of bench_report.TARGETS, subject and
-ceiling alternately, round after round (medians reported). wrk's figures come from a Lua
-``done`` hook, not its text. Writes ``docs/bench/<id>.json``, prints a markdown table, redraws
-the chart from every result. Exit status: 0 every target met, 1 a target missed, 2 the
-benchmark could not run. The procedure and its knobs: docs/performance.md, "Reproduce".
+ceiling alternately, round after round (medians reported; a ratio is the median of the
+rounds' own ratios). wrk's figures come from a Lua ``done`` hook, not its text. Writes
+``docs/bench/<id>.json``, prints a markdown table, redraws the chart from every result. Exit
+status: 0 every target met, 1 a target missed, 2 the benchmark could not run. The procedure
+and its knobs: docs/performance.md, "Reproduce".
 """
 
 from __future__ import annotations
@@ -138,10 +139,13 @@ def measure_throughput(subject: int, ceiling: int, token: str, args: Any) -> dic
         last = {name: results[-1]["rps"] for name, results in runs.items()}
         log(f"round {n + 1}/{args.rounds}: ceiling {last['ceiling']:.0f} req/s, "
             f"live {last['live']:.0f}, items {last['items']:.0f}")  # fmt: skip
-    rps = medians(runs, "rps")
-    return {"wrk": f"wrk {LOAD} -d{args.duration:g}s --latency", "rounds": runs, **rps,
-            "live_ratio": rps["live_rps"] / rps["ceiling_rps"],
-            "items_ratio": rps["items_rps"] / rps["ceiling_rps"],
+    # Paired: each round's run over the ceiling run just before it, so drift between rounds
+    # (a neighbour's load, clock changes) cancels out; the ratio is the median of the rounds'.
+    ratios = {name: [r["rps"] / c["rps"] for r, c in zip(runs[name], runs["ceiling"], strict=True)]
+              for name in ("live", "items")}  # fmt: skip
+    return {"wrk": f"wrk {LOAD} -d{args.duration:g}s --latency", "rounds": runs,
+            **medians(runs, "rps"), **{f"{name}_round_ratios": r for name, r in ratios.items()},
+            **{f"{name}_ratio": statistics.median(r) for name, r in ratios.items()},
             **medians(runs, "p50_ms")}  # fmt: skip
 
 
@@ -193,12 +197,12 @@ def measure_storm(port: int, args: Any) -> dict[str, Any]:
             time.sleep(max(0.0, interval - elapsed))
         conn.close()
 
-    for n in range(args.rounds):
+    for n in range(args.storm_rounds):
         before = len(logins)
         probe("quiet")
         storm_seconds += seconds(login_storm, port, logins, lambda: probe("storm"))
         quiet, storm = runs["quiet"][-1]["p50_ms"], runs["storm"][-1]["p50_ms"]
-        log(f"storm round {n + 1}/{args.rounds}: live p50 quiet {quiet:.2f} ms, "
+        log(f"storm round {n + 1}/{args.storm_rounds}: live p50 quiet {quiet:.2f} ms, "
             f"storm {storm:.2f} ms ({len(logins) - before} logins)")  # fmt: skip
     p50, paced_p50 = medians(runs, "p50_ms"), {k: statistics.median(v) for k, v in paced.items()}
     return {
@@ -206,7 +210,9 @@ def measure_storm(port: int, args: Any) -> dict[str, Any]:
         "storm_clients": STORM_CLIENTS,
         "rounds": runs,
         **p50,
-        "storm_slowdown": p50["storm_p50_ms"] / p50["quiet_p50_ms"],
+        "storm_slowdown": statistics.median(  # paired by round, as the throughput ratios
+            s["p50_ms"] / q["p50_ms"] for q, s in zip(runs["quiet"], runs["storm"], strict=True)
+        ),
         **medians(runs, "rps"),
         **{f"paced_{phase}_p50_ms": value for phase, value in paced_p50.items()},
         "paced_slowdown": paced_p50["storm"] / paced_p50["quiet"],
@@ -352,7 +358,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     add = p.add_argument
     add("answers", nargs="*", help="copier answers, key=value (passed as --data)")
     add("--duration", type=float, default=float(env("BENCH_DURATION") or 8), help="s per wrk run")
-    add("--rounds", type=int, default=int(env("BENCH_ROUNDS") or 3), help="alternating rounds")
+    # Nine: a single round's ratio ranged 0.65-1.21 for one build on a noisy host (performance.md)
+    add("--rounds", type=int, default=int(env("BENCH_ROUNDS") or 9), help="throughput rounds")
+    add("--storm-rounds", type=int, default=int(env("BENCH_STORM_ROUNDS") or 0),
+        help="login-storm rounds (default: 3, or --rounds if fewer)")  # fmt: skip
     add("--logins", type=int, default=int(env("BENCH_LOGINS") or 20), help="sequential logins")
     add("--python", default=env("BENCH_PYTHON", "3.11"), help="the project's interpreter")
     add("--vcs-ref", default=env("BENCH_VCS_REF", "HEAD"), help="empty: the working tree")
@@ -365,6 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     args.skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     args.vcs_ref = args.vcs_ref or None
+    args.storm_rounds = args.storm_rounds or min(3, args.rounds)
     if args.summary:
         print(report.summary_table(report.load_results()), end="")
     if args.chart_only:

@@ -358,7 +358,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add = p.add_argument
     add("answers", nargs="*", help="copier answers, key=value (passed as --data)")
     add("--duration", type=float, default=float(env("BENCH_DURATION") or 8), help="s per wrk run")
-    # Nine: a single round's ratio ranged 0.65-1.21 for one build on a noisy host (performance.md)
+    # Nine: a single round's ratio ranged 0.64-1.21 for one build on a noisy host (performance.md)
     add("--rounds", type=int, default=int(env("BENCH_ROUNDS") or 9), help="throughput rounds")
     add("--storm-rounds", type=int, default=int(env("BENCH_STORM_ROUNDS") or 0),
         help="login-storm rounds (default: 3, or --rounds if fewer)")  # fmt: skip

@@ -119,6 +119,14 @@ def wrk(target: str, load: str, duration: float, token: str | None = None) -> di
     }  # fmt: skip
 
 
+def paired_ratios(
+    runs: list[dict[str, float]], over: list[dict[str, float]], field: str
+) -> list[float]:
+    """Round by round, `field` of each run over that of the run it was paired with: drift
+    between rounds (a neighbour's load, clock changes) cancels out."""
+    return [run[field] / base[field] for run, base in zip(runs, over, strict=True)]
+
+
 def medians(runs: dict[str, list[dict[str, float]]], field: str) -> dict[str, float]:
     """The median of `field` over the rounds of each of `runs`, as `<name>_<field>`."""
     return {f"{name}_{field}": float(statistics.median(r[field] for r in rounds))
@@ -139,10 +147,8 @@ def measure_throughput(subject: int, ceiling: int, token: str, args: Any) -> dic
         last = {name: results[-1]["rps"] for name, results in runs.items()}
         log(f"round {n + 1}/{args.rounds}: ceiling {last['ceiling']:.0f} req/s, "
             f"live {last['live']:.0f}, items {last['items']:.0f}")  # fmt: skip
-    # Paired: each round's run over the ceiling run just before it, so drift between rounds
-    # (a neighbour's load, clock changes) cancels out; the ratio is the median of the rounds'.
-    ratios = {name: [r["rps"] / c["rps"] for r, c in zip(runs[name], runs["ceiling"], strict=True)]
-              for name in ("live", "items")}  # fmt: skip
+    # Each round's run over the ceiling run just before it; the ratio is the rounds' median.
+    ratios = {name: paired_ratios(runs[name], runs["ceiling"], "rps") for name in ("live", "items")}
     return {"wrk": f"wrk {LOAD} -d{args.duration:g}s --latency", "rounds": runs,
             **medians(runs, "rps"), **{f"{name}_round_ratios": r for name, r in ratios.items()},
             **{f"{name}_ratio": statistics.median(r) for name, r in ratios.items()},
@@ -210,9 +216,7 @@ def measure_storm(port: int, args: Any) -> dict[str, Any]:
         "storm_clients": STORM_CLIENTS,
         "rounds": runs,
         **p50,
-        "storm_slowdown": statistics.median(  # paired by round, as the throughput ratios
-            s["p50_ms"] / q["p50_ms"] for q, s in zip(runs["quiet"], runs["storm"], strict=True)
-        ),
+        "storm_slowdown": statistics.median(paired_ratios(runs["storm"], runs["quiet"], "p50_ms")),
         **medians(runs, "rps"),
         **{f"paced_{phase}_p50_ms": value for phase, value in paced_p50.items()},
         "paced_slowdown": paced_p50["storm"] / paced_p50["quiet"],

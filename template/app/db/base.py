@@ -33,6 +33,9 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # SQLite would otherwise reuse the highest id once its row is deleted (migration 0004);
+    # the other databases never reuse one, and ignore the option.
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012  # read by SQLAlchemy
 
 
 def utcnow() -> datetime:

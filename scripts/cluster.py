@@ -6,7 +6,9 @@ uvicorn with 2 workers, --no-proxy-headers, multiprocess metrics), share one Pos
 and one Redis db, behind HAProxy on loopback (X-Forwarded-For added; the app trusts 127.0.0.1).
 
 1. The shared rate limit: one client logs in 12 times through the balancer, spread over the
-   three instances; AUTH_LOGIN_RATE_LIMIT=5/minute lets exactly 5 through.
+   three instances; AUTH_LOGIN_RATE_LIMIT=5/minute lets exactly 5 through. Then a client that
+   writes a new X-Forwarded-For line of its own for each of 12 logins is limited the same
+   way: HAProxy appends its line after the client's, and the app reads them from the right.
 2. Refresh races: a refresh token is presented at the same moment to two instances directly;
    exactly one gets a new pair, every time.
 3. Load: CLIENTS clients (each its own loopback address) register, log in, create items and
@@ -68,11 +70,14 @@ class Response:
 
 def call(
     port: int, method: str, path: str, body: object = None, token: str | None = None,
-    source: str = HOST,
+    source: str = HOST, forwarded_for: str | None = None,
 ) -> Response:  # fmt: skip
-    """One request on a new connection from `source` (a loopback address of its own)."""
+    """One request on a new connection from `source` (a loopback address of its own);
+    `forwarded_for` is an X-Forwarded-For line the client writes itself (a spoofer's)."""
     connection = http.client.HTTPConnection(HOST, port, timeout=30, source_address=(source, 0))
     headers = {"Content-Type": "application/json"}
+    if forwarded_for:
+        headers["X-Forwarded-For"] = forwarded_for
     if token:
         headers["Authorization"] = f"Bearer {token}"
     try:
@@ -323,6 +328,30 @@ def main() -> int:
             and len(spread) == INSTANCES
         )
         figures["logins_allowed"] = f"{allowed}/12 over {len(spread)} instances"
+
+        # 1b. A client that writes its own X-Forwarded-For line, a new one per request: HAProxy
+        # appends its own line after it, and the app reads every line from the right, so the
+        # spoofer is keyed by its real address and limited like anyone else.
+        wrong = {"email": email, "password": f"wrong-{PASSWORD}"}
+        spoofed = [
+            load.record(
+                path,
+                call(
+                    lb_port,
+                    "POST",
+                    path,
+                    wrong,
+                    source="127.0.2.3",
+                    forwarded_for=f"198.51.100.{n}",
+                ),
+            )
+            for n in range(12)
+        ]
+        statuses = [r.status for r in spoofed]
+        checks["spoofed X-Forwarded-For: limited after 5 of 12"] = statuses == [
+            401
+        ] * LOGIN_LIMIT + [429] * (12 - LOGIN_LIMIT)
+        figures["spoofed_logins"] = " ".join(map(str, statuses))
 
         # 2. A refresh token presented to two instances at once: one winner.
         winners = []

@@ -456,6 +456,7 @@ def main() -> int:
             ["failed once api3 was killed (502 from HAProxy, not acknowledged)", len(lost_at_kill)],
             ["time to drain api2 (SIGTERM to exit)", f"{figures['time_to_drain_s']} s"],
             ["shared login limit", figures["logins_allowed"]],
+            ["logins with a spoofed X-Forwarded-For line each", figures["spoofed_logins"]],
             ["concurrent refresh", figures["refresh_races"]],
             ["load duration", f"{figures['load_s']} s"],
         ]

@@ -72,8 +72,10 @@ class ObservabilityMiddleware:
         status = 500
         started = False
         head = scope["method"] == "HEAD"
-        if head:
-            scope["method"] = "GET"  # routed as GET; restored below for the log and metrics
+        # The app gets a copy: the server reads its own scope while it sends the answer (uvicorn
+        # sends no body for HEAD, and counts a GET's body against Content-Length). In the copy,
+        # HEAD is routed as GET, and the router leaves the matched route there.
+        routed = dict(scope, method="GET") if head else dict(scope)
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status, started
@@ -86,7 +88,7 @@ class ObservabilityMiddleware:
                     headers = [header for header in headers if header[0] != b"content-type"]
                 headers.append((b"x-request-id", request_id.encode()))
                 headers.append((b"x-process-time-ms", f"{elapsed_ms:.2f}".encode()))
-                message["headers"] = headers
+                message = {**message, "headers": headers}
             elif head and message["type"] == "http.response.body":
                 if message.get("more_body", False):
                     return
@@ -96,17 +98,15 @@ class ObservabilityMiddleware:
         metrics = self.metrics
         metrics.in_flight_count += 1
         try:
-            await self.app(scope, receive, send_with_headers)
+            await self.app(routed, receive, send_with_headers)
         except Exception:
             error_logger.exception("unhandled error", extra=_request_fields(scope))
             if not started:
-                await internal_error_response()(scope, receive, send_with_headers)
+                await internal_error_response()(routed, receive, send_with_headers)
         finally:
-            if head:
-                scope["method"] = "HEAD"
             metrics.in_flight_count -= 1
             elapsed = time.perf_counter() - start
-            route = _route_template(scope)
+            route = _route_template(routed)
             metrics.observe(scope["method"], route, status, elapsed)
             level = logging.DEBUG if route in self.quiet_routes else logging.INFO
             if access_logger.isEnabledFor(level):  # the fields are built only when logged

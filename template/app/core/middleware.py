@@ -11,6 +11,7 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from starlette.datastructures import Headers
@@ -47,6 +48,8 @@ class ObservabilityMiddleware:
 
     Requests to `quiet_routes` (probes and scrapes, which would otherwise be most of the log)
     are logged at DEBUG instead of INFO; they are counted in the metrics like any other.
+    Answers of `untimed_endpoints` (the routes that take a password or a token) carry no
+    X-Process-Time-Ms: a timing oracle for whether an account exists.
 
     HEAD is answered as GET without the body (RFC 9110 section 9.3.2), for every GET route:
     uptime checkers and load balancers probe with HEAD. Done here rather than in a layer of
@@ -54,11 +57,16 @@ class ObservabilityMiddleware:
     """
 
     def __init__(
-        self, app: ASGIApp, metrics: Metrics, quiet_routes: frozenset[str] = frozenset()
+        self,
+        app: ASGIApp,
+        metrics: Metrics,
+        quiet_routes: frozenset[str] = frozenset(),
+        untimed_endpoints: frozenset[Callable[..., Any]] = frozenset(),
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.quiet_routes = quiet_routes
+        self.untimed_endpoints = untimed_endpoints
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -82,12 +90,13 @@ class ObservabilityMiddleware:
             if message["type"] == "http.response.start":
                 started = True
                 status = message["status"]
-                elapsed_ms = (time.perf_counter() - start) * 1000
                 headers = list(message.get("headers", []))
                 if status == 204:  # no content, so no content type (RFC 9110 section 15.3.5)
                     headers = [header for header in headers if header[0] != b"content-type"]
                 headers.append((b"x-request-id", request_id.encode()))
-                headers.append((b"x-process-time-ms", f"{elapsed_ms:.2f}".encode()))
+                if routed.get("endpoint") not in self.untimed_endpoints:
+                    elapsed_ms = (time.perf_counter() - start) * 1000
+                    headers.append((b"x-process-time-ms", f"{elapsed_ms:.2f}".encode()))
                 message = {**message, "headers": headers}
             elif head and message["type"] == "http.response.body":
                 if message.get("more_body", False):

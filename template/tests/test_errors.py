@@ -98,8 +98,8 @@ async def test_validation_errors_list_each_problem(client: httpx.AsyncClient) ->
         assert set(error) == {"loc", "msg", "type"}
 
 
-async def test_body_over_the_limit_is_413(client: httpx.AsyncClient) -> None:
-    response = await client.post(
+async def test_body_over_the_limit_is_413(http_client: httpx.AsyncClient) -> None:
+    response = await http_client.post(
         "/users", content=b"x" * (MAX_BODY + 1), headers={"Content-Type": "application/json"}
     )
 
@@ -114,8 +114,8 @@ async def test_body_at_the_limit_is_read(client: httpx.AsyncClient) -> None:
     assert_error(response, 422, "validation_error")  # parsed (and found empty), not refused
 
 
-async def test_streamed_body_over_the_limit_is_413(client: httpx.AsyncClient) -> None:
-    """No Content-Length to trust: the limit is enforced while the body is read."""
+async def test_streamed_body_over_the_limit_is_413(http_client: httpx.AsyncClient) -> None:
+    """No Content-Length to trust (chunked): the limit is enforced while the body is read."""
     chunk = b"x" * 65_536
     sent = 0
 
@@ -125,7 +125,7 @@ async def test_streamed_body_over_the_limit_is_413(client: httpx.AsyncClient) ->
             sent += len(chunk)
             yield chunk
 
-    response = await client.post(
+    response = await http_client.post(
         "/users", content=stream(), headers={"Content-Type": "application/json"}
     )
 

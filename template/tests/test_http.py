@@ -1,4 +1,6 @@
-"""HTTP semantics a client or a probe relies on: HEAD, Allow, 204, 413, the docs page."""
+"""HTTP semantics a client or a probe relies on: HEAD, Allow, 204, 413, keep-alive, the docs
+page. What the wire shows is checked twice (`http_client`): in process and under uvicorn.
+"""
 
 from pathlib import Path
 from typing import Any
@@ -9,13 +11,28 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from prometheus_client.parser import text_string_to_metric_families
 
+from app.api import API_PREFIX
 from app.api.docs import ASSETS_PATH
 from app.core.errors import HTTP_CODES, AppError
 from app.factory import create_app
 from tests.helpers import assert_error, client_from, register_and_login
+from tests.servers import Server
 from tests.settings import make_settings
 
 ROOT = "http://testserver"
+PROBES = ["/health", "/health/live", "/health/ready", f"{API_PREFIX}/health"]
+UNKNOWN_TOKEN = {"refresh_token": "not-a-token"}  # logout answers 204 all the same
+
+
+def root(client: httpx.AsyncClient, path: str) -> str:
+    """`path` from the root of the client's server (its base URL is the API's)."""
+    return str(client.base_url.join(path))
+
+
+def connection(response: httpx.Response) -> object:
+    """The socket that carried `response` (None in process)."""
+    stream = response.extensions.get("network_stream")
+    return stream.get_extra_info("socket") if stream else None
 
 
 def get_paths(app: FastAPI) -> list[str]:
@@ -47,6 +64,28 @@ async def test_head_answers_like_get_without_a_body_on_every_get_route(
         assert head.headers["content-type"] == get.headers["content-type"], path
         assert head.content == b"", path
         assert head.headers["x-request-id"]
+
+
+@pytest.mark.parametrize("path", PROBES)
+async def test_head_of_a_probe_is_its_get_without_the_body(
+    http_client: httpx.AsyncClient, path: str
+) -> None:
+    """RFC 9110 section 9.3.2: the status and headers of GET, Content-Length included, and no
+    body; the connection serves the next request."""
+    connections = []
+    responses = []
+    for method in ("GET", "HEAD", "GET"):
+        responses.append(await http_client.request(method, root(http_client, path)))
+        connections.append(connection(responses[-1]))
+    get, head, after = responses
+
+    assert (get.status_code, head.status_code, after.status_code) == (200, 200, 200)
+    assert head.content == b""
+    assert head.headers["content-type"] == get.headers["content-type"]
+    assert head.headers["content-length"] == get.headers["content-length"] == str(len(get.content))
+    assert head.headers["x-request-id"]
+    assert after.content == get.content
+    assert connections[0] == connections[1] == connections[2]
 
 
 async def test_head_of_an_item_needs_the_same_credentials_as_get(
@@ -100,26 +139,47 @@ def sample(text: str, name: str, **labels: str) -> float:
     ],
 )
 async def test_405_allow_lists_every_method_of_the_path(
-    client: httpx.AsyncClient, method: str, path: str, allow: str
+    http_client: httpx.AsyncClient, method: str, path: str, allow: str
 ) -> None:
     """RFC 9110 section 15.5.6: Allow lists the methods the target resource supports."""
-    response = await client.request(method, path)
+    response = await http_client.request(method, path)
 
     assert response.status_code == 405
     assert response.headers["allow"] == allow
-    if method != "HEAD":
+    if method == "HEAD":
+        assert response.content == b""
+    else:
         assert_error(response, 405, "method_not_allowed")
 
 
-async def test_204_has_no_content_type(client: httpx.AsyncClient) -> None:
-    alice = await register_and_login(client)
-    item = (await client.post("/items", json={"title": "x"}, headers=alice.headers)).json()
-
-    response = await client.delete(f"/items/{item['id']}", headers=alice.headers)
+async def test_204_has_no_content_type(http_client: httpx.AsyncClient) -> None:
+    response = await http_client.post("/auth/logout", json=UNKNOWN_TOKEN)
 
     assert response.status_code == 204
     assert response.content == b""
     assert "content-type" not in response.headers
+
+
+async def test_one_connection_carries_request_after_request(uvicorn_server: Server) -> None:
+    """HTTP/1.1 keep-alive: errors, HEAD and empty answers all leave the connection usable
+    (a HEAD answered with a body would corrupt the next response on it)."""
+    limits = httpx.Limits(max_connections=1)
+    async with httpx.AsyncClient(base_url=uvicorn_server.url, limits=limits) as client:
+        responses = [
+            await client.get("/health/live"),
+            await client.head("/health"),
+            await client.get("/nowhere"),
+            await client.delete("/health"),
+            await client.post(f"{API_PREFIX}/auth/logout", json=UNKNOWN_TOKEN),
+            await client.head(f"{API_PREFIX}/health"),
+            await client.get("/health/ready"),
+        ]
+        connections = {connection(response) for response in responses}
+
+    assert [response.status_code for response in responses] == [200, 200, 404, 405, 204, 200, 200]
+    assert len(connections) == 1
+    assert None not in connections
+    assert all("close" not in response.headers.get("connection", "") for response in responses)
 
 
 async def test_413_is_counted_under_the_route_it_was_sent_to(client: httpx.AsyncClient) -> None:

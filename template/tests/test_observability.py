@@ -10,8 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 
+from app.api import API_PREFIX
 from app.core.logging import configure_logging
 from app.factory import create_app
 from tests.helpers import PASSWORD, assert_error, client_from, register_and_login, unique_email
@@ -54,14 +56,65 @@ async def test_every_response_carries_id_and_timing(client: httpx.AsyncClient) -
         await client.get("/health"),
         await client.get("/nowhere"),
         await client.get("/users/me"),
-        await client.post("/users", json={}),
+        await client.get("/users"),  # the admins' list: POST /users (registration) is untimed
+        await client.post("/items", content=b"{", headers={"Content-Type": "application/json"}),
         await client.delete("/health"),
     ]
 
-    assert [response.status_code for response in responses] == [200, 404, 401, 422, 405]
+    assert [response.status_code for response in responses] == [200, 404, 401, 401, 422, 405]
     for response in responses:
         assert response.headers["x-request-id"]
         assert float(response.headers["x-process-time-ms"]) >= 0
+
+
+# How long a route that takes a password or a token worked could tell whether an account exists.
+CREDENTIAL_ROUTES = [
+    ("POST", "/auth/login"),
+    ("POST", "/auth/token"),
+    ("POST", "/auth/refresh"),
+    ("POST", "/auth/logout"),
+    ("POST", "/users"),  # registration
+    ("POST", "/users/me/password"),
+    ("DELETE", "/users/me"),  # takes the password
+]
+
+
+def auth_routes(client: httpx.AsyncClient) -> list[tuple[str, str]]:
+    """Every operation the OpenAPI document files under `auth` (the e-mail flows', too)."""
+    transport = client._transport
+    assert isinstance(transport, httpx.ASGITransport)
+    app = transport.app
+    assert isinstance(app, FastAPI)
+    return [
+        (method.upper(), path.removeprefix(API_PREFIX))
+        for path, operations in app.openapi()["paths"].items()
+        for method, operation in operations.items()
+        if "auth" in operation.get("tags", ())
+    ]
+
+
+async def test_credential_routes_carry_no_timing(client: httpx.AsyncClient) -> None:
+    tagged = auth_routes(client)
+    assert set(CREDENTIAL_ROUTES[:4]) <= set(tagged)
+
+    for method, path in sorted(set(CREDENTIAL_ROUTES) | set(tagged)):
+        response = await client.request(method, path, json={})
+        assert response.status_code < 500, (method, path)
+        assert response.headers["x-request-id"], (method, path)
+        assert "x-process-time-ms" not in response.headers, (method, path)
+    refused = await client.get("/auth/login")  # a 405 from the route, too
+    assert (refused.status_code, refused.headers.get("x-process-time-ms")) == (405, None)
+
+
+@pytest.mark.usefixtures("keep_logging")
+async def test_timing_on_credential_routes_when_asked() -> None:
+    settings = make_settings().model_copy(update={"TIMING_HEADERS_ON_AUTH_ROUTES": True})
+
+    async with client_from(create_app(settings), "203.0.113.9") as client:
+        response = await client.get("/auth/login")  # refused before the route needs the database
+
+    assert response.status_code == 405
+    assert float(response.headers["x-process-time-ms"]) >= 0
 
 
 # Logs

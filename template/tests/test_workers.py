@@ -2,134 +2,77 @@
 
 One server for the module (its two workers take a few seconds to start): metrics add up over
 the workers (PROMETHEUS_MULTIPROC_DIR), and SIGTERM drains (readiness 503 first), then
-finishes the request in flight. `nox -s cluster` in the template kills workers and instances.
+finishes the request in flight and exits 0. `nox -s cluster` in the template kills workers
+and instances.
 """
 
 import json
-import os
 import signal
 import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers import PASSWORD, unique_email
-from tests.settings import as_environment, make_settings
+from tests.servers import Server, run_uvicorn
+from tests.settings import make_settings
 
 DRAIN_SECONDS = 0.5
 
 
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    url: str
-    port: int
-    metrics_dir: Path
-    log: Path
-
-    def get(self, path: str) -> tuple[int, bytes]:
-        """One request on a new connection, so that successive requests spread over workers."""
-        try:
-            with urllib.request.urlopen(self.url + path, timeout=5) as response:  # noqa: S310
-                return int(response.status), bytes(response.read())
-        except urllib.error.HTTPError as error:
-            return error.code, error.read()
-
-    def logged(self, message: str, times: int) -> Callable[[], bool]:
-        """Whether uvicorn has logged `message` `times` times (once per worker)."""
-        return lambda: self.log.read_text().count(message) >= times
-
-    def live(self) -> bool:
-        try:
-            return self.get("/health/live")[0] == 200
-        except urllib.error.URLError:  # not listening yet
-            return False
-
-    def in_progress(self) -> float:
-        _, body = self.get("/metrics")
-        return next(
-            sample.value
-            for family in text_string_to_metric_families(body.decode())
-            for sample in family.samples
-            if sample.name == "http_requests_in_progress"
-        )
-
-    def requests_counted(self, route: str) -> float:
-        status, body = self.get("/metrics")
-        assert status == 200, f"/metrics answered {status}:\n{self.log.read_text()}"
-        return sum(
-            sample.value
-            for family in text_string_to_metric_families(body.decode())
-            for sample in family.samples
-            if sample.name == "http_requests_total" and sample.labels["route"] == route
-        )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_until(condition: Callable[[], bool], timeout: float, what: str, server: Server) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert server.process.poll() is None, f"the server exited:\n{server.log.read_text()}"
-        assert time.monotonic() < deadline, f"{what}:\n{server.log.read_text()}"
-        time.sleep(0.05)
+@pytest.fixture(scope="module")
+def metrics_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("metrics")  # empty, as the image's entrypoint leaves it
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    work = tmp_path_factory.mktemp("workers")
-    metrics_dir = work / "metrics"
-    metrics_dir.mkdir()  # empty, as the image's entrypoint leaves it
-    settings = make_settings().model_copy(  # no admin bootstrap: the two workers would race
-        update={"FIRST_ADMIN_EMAIL": None, "FIRST_ADMIN_PASSWORD": None}
-    )
-    env = os.environ | as_environment(settings)
-    env |= {
+def server(tmp_path_factory: pytest.TempPathFactory, metrics_dir: Path) -> Iterator[Server]:
+    environment = {
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
         "SHUTDOWN_DRAIN_SECONDS": str(DRAIN_SECONDS),
-        "LOG_LEVEL": "INFO",
     }
-    port = _free_port()
-    argv = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
-    argv += ["--port", str(port), "--workers", "2", "--no-access-log", "--no-proxy-headers"]
-    argv += ["--timeout-graceful-shutdown", "5"]
-    log = work / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(  # noqa: S603
-            argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    running = Server(process, f"http://127.0.0.1:{port}", port, metrics_dir, log)
-    try:
-        started = running.logged("Application startup complete", 2)
-        _wait_until(started, 30, "two workers never started", running)
-        assert running.live()
+    with run_uvicorn(
+        tmp_path_factory.mktemp("workers"),
+        make_settings(),
+        "--timeout-graceful-shutdown",
+        "5",
+        workers=2,
+        environment=environment,
+    ) as running:
         yield running
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
-def test_metrics_add_up_over_the_workers(server: Server) -> None:
+def in_progress(server: Server) -> float:
+    _, body = server.get("/metrics")
+    return next(
+        sample.value
+        for family in text_string_to_metric_families(body.decode())
+        for sample in family.samples
+        if sample.name == "http_requests_in_progress"
+    )
+
+
+def requests_counted(server: Server, route: str) -> float:
+    status, body = server.get("/metrics")
+    assert status == 200, f"/metrics answered {status}:\n{server.log.read_text()}"
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(body.decode())
+        for sample in family.samples
+        if sample.name == "http_requests_total" and sample.labels["route"] == route
+    )
+
+
+def test_metrics_add_up_over_the_workers(server: Server, metrics_dir: Path) -> None:
     # The server fixture's liveness probe is counted just after its answer, perhaps not yet:
     # the baseline waits for it, so it holds every request sent before the burst.
-    _wait_until(
-        lambda: server.requests_counted("/health/live") >= 1, 5, "the probe was not counted", server
+    server.wait_until(
+        lambda: requests_counted(server, "/health/live") >= 1, 5, "the probe was not counted"
     )
-    before = server.requests_counted("/health/live")
+    before = requests_counted(server, "/health/live")
 
     with ThreadPoolExecutor(8) as pool:
         statuses = list(pool.map(lambda _: server.get("/health/live")[0], range(120)))
@@ -138,27 +81,28 @@ def test_metrics_add_up_over_the_workers(server: Server) -> None:
 
     # A worker counts a request just after sending its answer: the last ones may take a moment.
     def counted() -> float:
-        return server.requests_counted("/health/live") - before
+        return requests_counted(server, "/health/live") - before
 
-    _wait_until(lambda: counted() >= 120, 5, "not every request was counted", server)
+    server.wait_until(lambda: counted() >= 120, 5, "not every request was counted")
     assert counted() == 120
-    assert len(list(server.metrics_dir.glob("counter_*.db"))) == 2, "both workers served"
+    assert len(list(metrics_dir.glob("counter_*.db"))) == 2, "both workers served"
     # The scrape itself, summed over live workers.
-    _wait_until(lambda: server.in_progress() == 1, 5, "requests stayed in progress", server)
+    server.wait_until(lambda: in_progress(server) == 1, 5, "requests stayed in progress")
 
 
-def test_a_scrape_skips_a_file_a_worker_has_only_just_created(server: Server) -> None:
+def test_a_scrape_skips_a_file_a_worker_has_only_just_created(
+    server: Server, metrics_dir: Path
+) -> None:
     # A worker creates its file empty and sizes it a moment later (or is killed in between).
-    before = server.requests_counted("/health/live")
-    just_created = server.metrics_dir / "counter_999999999.db"
+    before = requests_counted(server, "/health/live")
+    just_created = metrics_dir / "counter_999999999.db"
     just_created.touch()
     try:
         assert server.get("/health/live")[0] == 200
-        _wait_until(
-            lambda: server.requests_counted("/health/live") == before + 1,
+        server.wait_until(
+            lambda: requests_counted(server, "/health/live") == before + 1,
             5,
             "the request was not counted",
-            server,
         )
     finally:
         just_created.unlink()
@@ -174,19 +118,19 @@ def test_sigterm_drains_then_finishes_the_request_in_flight(server: Server) -> N
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as in_flight:
         in_flight.sendall(head + body[:10])  # the rest comes after the server has stopped
         # A worker has taken it once it is in progress beside the scrape that asks.
-        _wait_until(lambda: server.in_progress() >= 2, 5, "no worker took the request", server)
+        server.wait_until(lambda: in_progress(server) >= 2, 5, "no worker took the request")
 
         server.process.send_signal(signal.SIGTERM)
-        _wait_until(
-            lambda: server.get("/health/ready")[0] == 503, 3, "readiness never turned 503", server
+        server.wait_until(
+            lambda: server.get("/health/ready")[0] == 503, 3, "readiness never turned 503"
         )
         assert server.get("/health/live")[0] == 200  # draining, still serving
         # The drain is over once both workers' servers shut down (they stop accepting).
         stopping = server.logged("Shutting down", 2)
-        _wait_until(stopping, DRAIN_SECONDS + 5, "the workers never shut down", server)
+        server.wait_until(stopping, DRAIN_SECONDS + 5, "the workers never shut down")
         in_flight.sendall(body[10:])
         response = in_flight.recv(65536).decode()
 
     assert response.startswith("HTTP/1.1 401 "), response  # an answer, not a reset
-    assert server.process.wait(timeout=10) in (0, -signal.SIGTERM)
+    assert server.process.wait(timeout=10) == 0  # a clean stop, not killed by the signal
     assert "Application shutdown complete" in server.log.read_text()

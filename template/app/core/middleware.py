@@ -11,6 +11,7 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from starlette.datastructures import Headers
@@ -47,6 +48,8 @@ class ObservabilityMiddleware:
 
     Requests to `quiet_routes` (probes and scrapes, which would otherwise be most of the log)
     are logged at DEBUG instead of INFO; they are counted in the metrics like any other.
+    Answers of `untimed_endpoints` (the routes that take a password or a token) carry no
+    X-Process-Time-Ms: a timing oracle for whether an account exists.
 
     HEAD is answered as GET without the body (RFC 9110 section 9.3.2), for every GET route:
     uptime checkers and load balancers probe with HEAD. Done here rather than in a layer of
@@ -54,11 +57,16 @@ class ObservabilityMiddleware:
     """
 
     def __init__(
-        self, app: ASGIApp, metrics: Metrics, quiet_routes: frozenset[str] = frozenset()
+        self,
+        app: ASGIApp,
+        metrics: Metrics,
+        quiet_routes: frozenset[str] = frozenset(),
+        untimed_endpoints: frozenset[Callable[..., Any]] = frozenset(),
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.quiet_routes = quiet_routes
+        self.untimed_endpoints = untimed_endpoints
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -72,21 +80,24 @@ class ObservabilityMiddleware:
         status = 500
         started = False
         head = scope["method"] == "HEAD"
-        if head:
-            scope["method"] = "GET"  # routed as GET; restored below for the log and metrics
+        # The app gets a copy: the server reads its own scope while it sends the answer (uvicorn
+        # sends no body for HEAD, and counts a GET's body against Content-Length). In the copy,
+        # HEAD is routed as GET, and the router leaves the matched route there.
+        routed = dict(scope, method="GET") if head else dict(scope)
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status, started
             if message["type"] == "http.response.start":
                 started = True
                 status = message["status"]
-                elapsed_ms = (time.perf_counter() - start) * 1000
                 headers = list(message.get("headers", []))
                 if status == 204:  # no content, so no content type (RFC 9110 section 15.3.5)
                     headers = [header for header in headers if header[0] != b"content-type"]
                 headers.append((b"x-request-id", request_id.encode()))
-                headers.append((b"x-process-time-ms", f"{elapsed_ms:.2f}".encode()))
-                message["headers"] = headers
+                if routed.get("endpoint") not in self.untimed_endpoints:
+                    elapsed_ms = (time.perf_counter() - start) * 1000
+                    headers.append((b"x-process-time-ms", f"{elapsed_ms:.2f}".encode()))
+                message = {**message, "headers": headers}
             elif head and message["type"] == "http.response.body":
                 if message.get("more_body", False):
                     return
@@ -96,17 +107,15 @@ class ObservabilityMiddleware:
         metrics = self.metrics
         metrics.in_flight_count += 1
         try:
-            await self.app(scope, receive, send_with_headers)
+            await self.app(routed, receive, send_with_headers)
         except Exception:
             error_logger.exception("unhandled error", extra=_request_fields(scope))
             if not started:
-                await internal_error_response()(scope, receive, send_with_headers)
+                await internal_error_response()(routed, receive, send_with_headers)
         finally:
-            if head:
-                scope["method"] = "HEAD"
             metrics.in_flight_count -= 1
             elapsed = time.perf_counter() - start
-            route = _route_template(scope)
+            route = _route_template(routed)
             metrics.observe(scope["method"], route, status, elapsed)
             level = logging.DEBUG if route in self.quiet_routes else logging.INFO
             if access_logger.isEnabledFor(level):  # the fields are built only when logged

@@ -7,10 +7,12 @@ from __future__ import annotations
 import ast
 import functools
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import kubernetes_validate
 import pytest
@@ -91,10 +93,23 @@ def test_the_option_adds_exactly_deploy_k8s(render: Renders) -> None:
     assert answers.get("kubernetes") in (None, False), "not asked without docker"
 
 
-@pytest.fixture(scope="module", params=["memory", "redis"])
+@pytest.fixture(
+    scope="module",
+    params=[
+        ("postgresql", "memory", False),
+        ("postgresql", "redis", True),
+        ("mysql", "redis", True),
+    ],
+    ids=["postgresql-memory", "postgresql-redis-email", "mysql-redis-email"],
+)
 def project(request: pytest.FixtureRequest, render: Renders) -> Path:
+    database, storage, email = request.param
     return render(
-        kubernetes=True, database="postgresql", rate_limiting=True, rate_limit_storage=request.param
+        kubernetes=True,
+        database=database,
+        rate_limiting=True,
+        rate_limit_storage=storage,
+        email=email,
     )
 
 
@@ -189,8 +204,32 @@ def test_backing_services_are_references_not_deployments(project: Path) -> None:
     prod = by_kind(build(project, "prod"))
     assert prod["PodDisruptionBudget"]["spec"]["maxUnavailable"] == 1
     assert prod["HorizontalPodAutoscaler"]["spec"]["minReplicas"] >= 2
-    egress_ports = {
-        port["port"] for rule in prod["NetworkPolicy"]["spec"]["egress"] for port in rule["ports"]
-    }
-    uses_redis = "REDIS_URL" in settings_fields(project)
-    assert egress_ports == {53, 5432} | ({6379} if uses_redis else set())
+
+
+def egress_ports(policy: dict[str, Any]) -> set[int]:
+    return {port["port"] for rule in policy["spec"]["egress"] for port in rule["ports"]}
+
+
+def named_ports(project: Path, config: dict[str, str]) -> dict[str, int]:
+    """Every port the pods are told to connect to: the ConfigMap's `*_PORT` settings, and the
+    ports of the URLs the Secret holds (the README's `kubectl create secret` command)."""
+    ports = {name: int(value) for name, value in config.items() if name.endswith("_PORT")}
+    readme = (project / "deploy" / "k8s" / "README.md").read_text()
+    for name, url in re.findall(r"--from-literal=(\w+)='(\w+://[^']*)'", readme):
+        port = urlsplit(url).port
+        assert port, f"{name} in the README names no port: {url}"
+        ports[name] = port
+    return ports
+
+
+def test_egress_allows_every_port_the_pods_are_given_and_nothing_else(project: Path) -> None:
+    """A port in the configuration without egress to it is a feature that silently fails in
+    the cluster (mail dropped, Redis unreachable); a port open to no setting is a hole."""
+    for overlay in OVERLAYS:
+        objects = by_kind(build(project, overlay))
+        ports = named_ports(project, objects["ConfigMap"]["data"])
+        settings = settings_fields(project)
+        expected = {"SQLALCHEMY_DATABASE_URI"} | (settings & {"REDIS_URL", "SMTP_PORT"})
+        assert set(ports) == expected, "every backing service's port is named"
+        dns = {53}
+        assert egress_ports(objects["NetworkPolicy"]) == dns | set(ports.values()), overlay

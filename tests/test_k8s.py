@@ -233,3 +233,26 @@ def test_egress_allows_every_port_the_pods_are_given_and_nothing_else(project: P
         assert set(ports) == expected, "every backing service's port is named"
         dns = {53}
         assert egress_ports(objects["NetworkPolicy"]) == dns | set(ports.values()), overlay
+
+
+def test_the_api_port_and_its_metrics_are_open_to_named_namespaces_only(project: Path) -> None:
+    """/metrics shares port 8000 with the API, and a NetworkPolicy filters by port and peer,
+    never by path: the port admits the namespaces the README names, never every pod."""
+    readme = (project / "deploy" / "k8s" / "README.md").read_text()
+    for overlay in OVERLAYS:
+        objects = by_kind(build(project, overlay))
+        rules = objects["NetworkPolicy"]["spec"]["ingress"]
+        peers = []
+        for rule in rules:
+            assert rule.get("from"), "a rule without `from` admits every pod and address"
+            assert [port["port"] for port in rule["ports"]] == [8000]
+            peers += rule["from"]
+        assert all(set(peer) == {"namespaceSelector"} for peer in peers), peers
+        selectors = [peer["namespaceSelector"]["matchLabels"] for peer in peers]
+        # Set by the API server: no other namespace can take the name by labelling itself.
+        assert {"kubernetes.io/metadata.name": "monitoring"} in selectors
+        for labels in selectors:
+            for key, value in labels.items():
+                assert f"{key}={value}" in readme or f"`{value}`" in readme, (key, value)
+        annotations = objects["Service"]["metadata"]["annotations"]
+        assert annotations["prometheus.io/port"] == "8000"

@@ -256,3 +256,23 @@ def test_the_api_port_and_its_metrics_are_open_to_named_namespaces_only(project:
                 assert f"{key}={value}" in readme or f"`{value}`" in readme, (key, value)
         annotations = objects["Service"]["metadata"]["annotations"]
         assert annotations["prometheus.io/port"] == "8000"
+
+
+def test_the_migration_job_may_log_in_as_a_role_of_its_own(project: Path) -> None:
+    """The schema's owner migrates; the API's login needs only DML. The Job reads its database
+    URL from a Secret of its own when there is one (an optional key that is missing sets
+    nothing, so the shared URL from envFrom stays), and the API's pods never see that Secret."""
+    objects = by_kind(build(project, "prod"))
+    migrate = objects["Job"]["spec"]["template"]["spec"]["containers"][0]
+    env = {var["name"]: var for var in migrate.get("env", [])}
+    assert env["SQLALCHEMY_DATABASE_URI"]["valueFrom"]["secretKeyRef"] == {
+        "name": "my-service-migration",
+        "key": "SQLALCHEMY_DATABASE_URI",
+        "optional": True,
+    }
+    assert {"secretRef": {"name": "my-service-secrets"}} in migrate["envFrom"], "the fallback"
+    for container in pod_containers(objects["Deployment"]):
+        assert "my-service-migration" not in json.dumps(container)
+    readme = (project / "deploy" / "k8s" / "README.md").read_text()
+    assert "kubectl -n my-service create secret generic my-service-migration" in readme
+    assert "GRANT SELECT, INSERT, UPDATE, DELETE" in readme

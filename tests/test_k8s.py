@@ -276,3 +276,28 @@ def test_the_migration_job_may_log_in_as_a_role_of_its_own(project: Path) -> Non
     readme = (project / "deploy" / "k8s" / "README.md").read_text()
     assert "kubectl -n my-service create secret generic my-service-migration" in readme
     assert "GRANT SELECT, INSERT, UPDATE, DELETE" in readme
+
+
+def test_a_daily_cronjob_prunes_tokens_as_the_migration_job_runs(project: Path) -> None:
+    for overlay in OVERLAYS:
+        objects = by_kind(build(project, overlay))
+        cron = objects["CronJob"]["spec"]
+        pod = cron["jobTemplate"]["spec"]["template"]
+        prune = pod["spec"]["containers"][0]
+        job = objects["Job"]["spec"]["template"]["spec"]
+        migrate = job["containers"][0]
+        assert prune["command"] == ["python", "-m", "app.cli", "prune-tokens"]
+        assert prune["image"] == migrate["image"], "the release's image"
+        assert prune["securityContext"] == migrate["securityContext"]
+        assert pod["spec"]["securityContext"] == job["securityContext"]
+        assert pod["spec"]["automountServiceAccountToken"] is False
+        assert prune["envFrom"] == migrate["envFrom"]
+        assert "env" not in prune, "the application's login, not the migration role's"
+        assert prune["resources"]["requests"]
+        # The NetworkPolicy selects its pods: egress to the database, nothing more.
+        selector = objects["NetworkPolicy"]["spec"]["podSelector"]["matchLabels"]
+        assert selector.items() <= pod["metadata"]["labels"].items()
+        minute, hour, *every_day = cron["schedule"].split()
+        assert every_day == ["*", "*", "*"] and minute.isdigit() and hour.isdigit()
+        assert cron["concurrencyPolicy"] == "Forbid"
+        assert pod["spec"]["restartPolicy"] == "Never"

@@ -32,8 +32,8 @@ import pytest
 import yaml
 from copier import run_copy
 
-from tests.matrix import DEEP
-from tests.support import ROOT, free_port, redis_url, throwaway_database
+from tests.matrix import DEEP, OPTIONS
+from tests.support import ROOT, Renders, free_port, redis_url, throwaway_database
 
 HEALTH_PATH = "/health/live"
 COMBOS = {"defaults": {}} | {c.id: c.data for c in DEEP if c.id == "postgresql-async-redis"}
@@ -136,6 +136,18 @@ def entrypoint(dockerfile: Path) -> list[str]:
     argv = json.loads(last(dockerfile, "ENTRYPOINT"))
     assert isinstance(argv, list), "ENTRYPOINT should be in exec (JSON) form"
     return argv
+
+
+@pytest.mark.parametrize("version", OPTIONS["python_version"])
+def test_base_images_are_pinned_by_digest(render: Renders, version: str) -> None:
+    """A tag moves (every Debian or Python patch rebuilds it); a digest names one image, and
+    Renovate or Dependabot move it on in a reviewed change (docs/operations.md)."""
+    dockerfile = render(python_version=version) / "Dockerfile"
+    bases = [args.split()[0] for word, args in instructions(dockerfile) if word == "FROM"]
+    assert len(bases) == 2, bases
+    for base in bases:
+        assert re.fullmatch(rf"python:{re.escape(version)}-slim-trixie@sha256:[0-9a-f]{{64}}", base)
+    assert len(set(bases)) == 1, "builder and runtime on the same image"
 
 
 def test_cmd_serves_the_app_module(project: Path) -> None:

@@ -7,10 +7,12 @@ from __future__ import annotations
 import ast
 import functools
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import kubernetes_validate
 import pytest
@@ -91,10 +93,23 @@ def test_the_option_adds_exactly_deploy_k8s(render: Renders) -> None:
     assert answers.get("kubernetes") in (None, False), "not asked without docker"
 
 
-@pytest.fixture(scope="module", params=["memory", "redis"])
+@pytest.fixture(
+    scope="module",
+    params=[
+        ("postgresql", "memory", False),
+        ("postgresql", "redis", True),
+        ("mysql", "redis", True),
+    ],
+    ids=["postgresql-memory", "postgresql-redis-email", "mysql-redis-email"],
+)
 def project(request: pytest.FixtureRequest, render: Renders) -> Path:
+    database, storage, email = request.param
     return render(
-        kubernetes=True, database="postgresql", rate_limiting=True, rate_limit_storage=request.param
+        kubernetes=True,
+        database=database,
+        rate_limiting=True,
+        rate_limit_storage=storage,
+        email=email,
     )
 
 
@@ -189,8 +204,100 @@ def test_backing_services_are_references_not_deployments(project: Path) -> None:
     prod = by_kind(build(project, "prod"))
     assert prod["PodDisruptionBudget"]["spec"]["maxUnavailable"] == 1
     assert prod["HorizontalPodAutoscaler"]["spec"]["minReplicas"] >= 2
-    egress_ports = {
-        port["port"] for rule in prod["NetworkPolicy"]["spec"]["egress"] for port in rule["ports"]
+
+
+def egress_ports(policy: dict[str, Any]) -> set[int]:
+    return {port["port"] for rule in policy["spec"]["egress"] for port in rule["ports"]}
+
+
+def named_ports(project: Path, config: dict[str, str]) -> dict[str, int]:
+    """Every port the pods are told to connect to: the ConfigMap's `*_PORT` settings, and the
+    ports of the URLs the Secret holds (the README's `kubectl create secret` command)."""
+    ports = {name: int(value) for name, value in config.items() if name.endswith("_PORT")}
+    readme = (project / "deploy" / "k8s" / "README.md").read_text()
+    for name, url in re.findall(r"--from-literal=(\w+)='(\w+://[^']*)'", readme):
+        port = urlsplit(url).port
+        assert port, f"{name} in the README names no port: {url}"
+        ports[name] = port
+    return ports
+
+
+def test_egress_allows_every_port_the_pods_are_given_and_nothing_else(project: Path) -> None:
+    """A port in the configuration without egress to it is a feature that silently fails in
+    the cluster (mail dropped, Redis unreachable); a port open to no setting is a hole."""
+    for overlay in OVERLAYS:
+        objects = by_kind(build(project, overlay))
+        ports = named_ports(project, objects["ConfigMap"]["data"])
+        settings = settings_fields(project)
+        expected = {"SQLALCHEMY_DATABASE_URI"} | (settings & {"REDIS_URL", "SMTP_PORT"})
+        assert set(ports) == expected, "every backing service's port is named"
+        dns = {53}
+        assert egress_ports(objects["NetworkPolicy"]) == dns | set(ports.values()), overlay
+
+
+def test_the_api_port_and_its_metrics_are_open_to_named_namespaces_only(project: Path) -> None:
+    """/metrics shares port 8000 with the API, and a NetworkPolicy filters by port and peer,
+    never by path: the port admits the namespaces the README names, never every pod."""
+    readme = (project / "deploy" / "k8s" / "README.md").read_text()
+    for overlay in OVERLAYS:
+        objects = by_kind(build(project, overlay))
+        rules = objects["NetworkPolicy"]["spec"]["ingress"]
+        peers = []
+        for rule in rules:
+            assert rule.get("from"), "a rule without `from` admits every pod and address"
+            assert [port["port"] for port in rule["ports"]] == [8000]
+            peers += rule["from"]
+        assert all(set(peer) == {"namespaceSelector"} for peer in peers), peers
+        selectors = [peer["namespaceSelector"]["matchLabels"] for peer in peers]
+        # Set by the API server: no other namespace can take the name by labelling itself.
+        assert {"kubernetes.io/metadata.name": "monitoring"} in selectors
+        for labels in selectors:
+            for key, value in labels.items():
+                assert f"{key}={value}" in readme or f"`{value}`" in readme, (key, value)
+        annotations = objects["Service"]["metadata"]["annotations"]
+        assert annotations["prometheus.io/port"] == "8000"
+
+
+def test_the_migration_job_may_log_in_as_a_role_of_its_own(project: Path) -> None:
+    """The schema's owner migrates; the API's login needs only DML. The Job reads its database
+    URL from a Secret of its own when there is one (an optional key that is missing sets
+    nothing, so the shared URL from envFrom stays), and the API's pods never see that Secret."""
+    objects = by_kind(build(project, "prod"))
+    migrate = objects["Job"]["spec"]["template"]["spec"]["containers"][0]
+    env = {var["name"]: var for var in migrate.get("env", [])}
+    assert env["SQLALCHEMY_DATABASE_URI"]["valueFrom"]["secretKeyRef"] == {
+        "name": "my-service-migration",
+        "key": "SQLALCHEMY_DATABASE_URI",
+        "optional": True,
     }
-    uses_redis = "REDIS_URL" in settings_fields(project)
-    assert egress_ports == {53, 5432} | ({6379} if uses_redis else set())
+    assert {"secretRef": {"name": "my-service-secrets"}} in migrate["envFrom"], "the fallback"
+    for container in pod_containers(objects["Deployment"]):
+        assert "my-service-migration" not in json.dumps(container)
+    readme = (project / "deploy" / "k8s" / "README.md").read_text()
+    assert "kubectl -n my-service create secret generic my-service-migration" in readme
+    assert "GRANT SELECT, INSERT, UPDATE, DELETE" in readme
+
+
+def test_a_daily_cronjob_prunes_tokens_as_the_migration_job_runs(project: Path) -> None:
+    for overlay in OVERLAYS:
+        objects = by_kind(build(project, overlay))
+        cron = objects["CronJob"]["spec"]
+        pod = cron["jobTemplate"]["spec"]["template"]
+        prune = pod["spec"]["containers"][0]
+        job = objects["Job"]["spec"]["template"]["spec"]
+        migrate = job["containers"][0]
+        assert prune["command"] == ["python", "-m", "app.cli", "prune-tokens"]
+        assert prune["image"] == migrate["image"], "the release's image"
+        assert prune["securityContext"] == migrate["securityContext"]
+        assert pod["spec"]["securityContext"] == job["securityContext"]
+        assert pod["spec"]["automountServiceAccountToken"] is False
+        assert prune["envFrom"] == migrate["envFrom"]
+        assert "env" not in prune, "the application's login, not the migration role's"
+        assert prune["resources"]["requests"]
+        # The NetworkPolicy selects its pods: egress to the database, nothing more.
+        selector = objects["NetworkPolicy"]["spec"]["podSelector"]["matchLabels"]
+        assert selector.items() <= pod["metadata"]["labels"].items()
+        minute, hour, *every_day = cron["schedule"].split()
+        assert every_day == ["*", "*", "*"] and minute.isdigit() and hour.isdigit()
+        assert cron["concurrencyPolicy"] == "Forbid"
+        assert pod["spec"]["restartPolicy"] == "Never"

@@ -101,6 +101,7 @@ SWITCHES: list[tuple[str, Any, Any, set[str]]] = [
                 "pdb",
                 "networkpolicy",
                 "migration-job",
+                "prune-tokens-cronjob",
             )
         },
     ),

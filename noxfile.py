@@ -1,9 +1,17 @@
+# /// script
+# dependencies = ["nox==2026.10.20", "jinja2", "psutil==7.1.3", "pyyaml>=6.0.2"]
+# ///
 """Sessions that render the template and run the gates of what it renders.
 
 Every session that renders does so outside the repository (ruff honours this repo's .gitignore,
 so a project rendered under .nox/ could be silently skipped). Helpers (renders, throw-away
 databases, servers) come from tests/support; scripts run as modules (`python -m scripts.bench`):
 the repository installs itself in editable mode, see tests/support/__init__.py.
+
+`uv run nox`, `uvx nox` and a nox installed with pipx all work. The block above lists what this
+file imports besides the repository itself (nox's "script mode": a nox that lacks them installs
+them into .nox/_nox_script_mode and runs again from there), and the repository's own packages
+(`tests`, `scripts`) are put on sys.path below, for a nox that has not installed it.
 """
 
 from __future__ import annotations
@@ -24,6 +32,10 @@ from pathlib import Path
 
 import nox
 
+ROOT = Path(__file__).parent
+if str(ROOT) not in sys.path:  # `tests` and `scripts` for a nox outside this repo's venv
+    sys.path.insert(0, str(ROOT))
+
 from scripts import lint_rendered
 from tests.matrix import DEEP, Combination
 from tests.recipe import apply_recipe
@@ -36,7 +48,6 @@ nox.options.error_on_external_run = True
 # runs the generated, versions, update and contract sessions, one more at a time than cores.
 nox.options.sessions = ["template", "lint", "docs", "matrix", "browser", "cluster"]
 
-ROOT = Path(__file__).parent
 PYTHON = "3.11"
 # Never let uv fetch an interpreter: every Python the sessions use is already on the machine.
 os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")

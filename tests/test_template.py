@@ -293,3 +293,42 @@ def test_message_after_copy_gives_the_readme_commands(tmp_path: Path) -> None:
         assert command in result.stdout + result.stderr
         assert command in readme
     shutil.rmtree(tmp_path / "s")
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("My Service", "my-service"),
+        ("Café Ünïcode API", "cafe-unicode-api"),
+        ("42 Widgets", "service-42-widgets"),
+        ("Straße Œuvre d'Łódź", "strasse-oeuvre-d-lodz"),
+        ("  --Billing__API--  ", "billing-api"),
+        ("日本", "service"),
+    ],
+)
+def test_default_slug_is_a_valid_transliteration_of_the_name(
+    copie: Any, tmp_path: Path, name: str, slug: str
+) -> None:
+    """copier.yml as it is (its validator included) over a one-file template: `--defaults`
+    with only a name must give a slug the validator accepts."""
+    template = tmp_path / "template"
+    (template / "template").mkdir(parents=True)
+    shutil.copy2(ROOT / "copier.yml", template / "copier.yml")
+    (template / "template" / "slug.txt.jinja").write_text("[[ project_slug ]]\n")
+    result = copie.copy(extra_answers={"project_name": name}, template_dir=template)
+    assert result.exit_code == 0, result.exception
+    assert (result.project_dir / "slug.txt").read_text() == f"{slug}\n"
+
+
+def test_rendered_readmes_tell_a_newcomer_what_exists(render: Renders) -> None:
+    """Every verb of an item, how to run several workers, and a namespace before its Secret."""
+    memory = (render() / "README.md").read_text()
+    assert "| GET, PUT, PATCH, DELETE | `/items/{item_id}` |" in memory
+    for needed in ("WEB_CONCURRENCY=", "PROMETHEUS_MULTIPROC_DIR=", "rate_limit_storage=redis"):
+        assert needed in memory, needed
+    redis = render(rate_limit_storage="redis", kubernetes=True)
+    assert "one budget, shared by every worker" in (redis / "README.md").read_text()
+    k8s = (redis / "deploy/k8s/README.md").read_text()
+    assert k8s.index("kubectl create namespace my-service\n") < k8s.index("create secret")
+    prod = (redis / "deploy/k8s/overlays/prod/kustomization.yaml").read_text()
+    assert "namespace: my-service\n" in prod

@@ -148,7 +148,9 @@ def options_reference(config: dict[str, Any]) -> str:
         # No attr_list id: the heading's own slug is the name, on GitHub and on the site alike.
         lines += ["", f"### `{q.name}`", "", q.help or "*(no help text)*", ""]
         lines.append(f"- **Type:** `{q.type}`")
-        if "default" in q.spec:
+        if _default(q) == "derived":  # its help says how; the expression itself is no reading
+            lines.append("- **Default:** derived from the answers before it")
+        elif "default" in q.spec:
             lines.append(f"- **Default:** {_code(q.spec['default'])}")
         if q.choices:
             lines.append("- **Choices:** " + ", ".join(_code(c) for c in q.choices))

@@ -54,15 +54,22 @@ async def test_wrong_method_is_a_json_405(client: httpx.AsyncClient) -> None:
     assert "GET" in response.headers["allow"]
 
 
-async def test_malformed_json_is_422(client: httpx.AsyncClient) -> None:
+async def test_malformed_json_is_400_and_declared(client: httpx.AsyncClient) -> None:
     response = await client.post(
         "/users",
         content=b'{"email": "a@example.com", ',
         headers={"Content-Type": "application/json"},
     )
 
-    body = assert_error(response, 422, "validation_error")
-    assert body["errors"][0]["type"] == "json_invalid"
+    body = assert_error(response, 400, "bad_request")
+    assert body["detail"] == "The request body is not valid JSON"
+    [error] = body["errors"]
+    assert error["type"] == "json_invalid"
+    assert error["msg"].startswith("JSON decode error: ")
+    assert error["loc"][0] == "body"
+    openapi = (await client.get("http://testserver/openapi.json")).json()
+    declared = openapi["paths"]["/api/v1/users"]["post"]["responses"]["400"]
+    assert declared["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorResponse")
 
 
 @pytest.mark.parametrize(
@@ -111,7 +118,7 @@ async def test_body_at_the_limit_is_read(client: httpx.AsyncClient) -> None:
         "/users", content=b" " * MAX_BODY, headers={"Content-Type": "application/json"}
     )
 
-    assert_error(response, 422, "validation_error")  # parsed (and found empty), not refused
+    assert_error(response, 400, "bad_request")  # read (and found not JSON), not refused
 
 
 async def test_streamed_body_over_the_limit_is_413(http_client: httpx.AsyncClient) -> None:

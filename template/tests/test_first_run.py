@@ -84,3 +84,35 @@ async def test_a_database_that_cannot_be_migrated_stops_start_up_with_one_line(
             'database "my_service" does not exist',
         }
     ]
+
+
+@pytest.mark.usefixtures("keep_logging")
+async def test_a_start_that_migrates_logs_no_set_up_chatter(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Alembic's plugin set-up (seven lines) and the pool's "Pool disposed ... Current Overflow:
+    -10" are no news at every start; a warning of those loggers still is."""
+    update = {"MIGRATE_ON_STARTUP": True, "LOG_LEVEL": "INFO"}
+    app = factory.create_app(make_settings().model_copy(update=update))
+    async with app.router.lifespan_context(app):
+        pass
+    logging.getLogger("sqlalchemy.pool.impl.QueuePool").warning("a real warning")
+
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    loggers = {line["logger"] for line in lines}
+    assert "alembic.runtime.migration" in loggers  # it did migrate, and logs at INFO
+    assert "alembic.runtime.plugins" not in loggers
+    assert [line["msg"] for line in lines if "Pool " in line["msg"]] == []
+    assert lines[-1]["msg"] == "a real warning"
+
+
+@pytest.mark.usefixtures("keep_logging")
+def test_alembic_check_on_the_command_line_prints_no_plugin_set_up(
+    capsys: pytest.CaptureFixture[str], suite_environment: None
+) -> None:
+    config = Config(ALEMBIC_INI)
+    config.config_file_name = str(ALEMBIC_INI)
+
+    command.check(config)  # the test database matches the models
+
+    assert "plugin" not in capsys.readouterr().err

@@ -3,7 +3,9 @@
 The repository installs itself in editable mode (pyproject.toml's build-system; `uv sync` does
 it), so ``tests`` and ``scripts`` are importable packages wherever this repo's virtualenv runs:
 ``from tests.support import free_port`` in the noxfile, ``python -m scripts.bench`` from any
-directory, pytest collecting ``tests.test_*``. Nothing edits ``sys.path``.
+directory, pytest collecting ``tests.test_*``. One place edits ``sys.path``: noxfile.py puts
+the repository first when the nox running it has not installed it (``uvx nox``, pipx), and its
+sessions then run scripts with their own virtualenv's Python, which has.
 """
 
 from tests.support.databases import (

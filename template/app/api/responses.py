@@ -24,7 +24,11 @@ Call = TypeVar("Call", bound=Callable[..., Any])
 
 # status: (description, example detail, example code)
 _ERRORS: dict[int, tuple[str, str, str]] = {
-    400: ("Bad request, such as a body that cannot be decoded", "Invalid request", "bad_request"),
+    400: (
+        "Bad request, such as a body that is not JSON or cannot be decoded",
+        "The request body is not valid JSON",
+        "bad_request",
+    ),
     401: (
         "Missing, invalid or expired credentials",
         "Could not validate credentials",

@@ -66,6 +66,11 @@ def configure_logging(level: str) -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
+    # News at INFO to nobody, at every start: alembic's plugin set-up (seven lines before a
+    # migration) and the pool's "Pool disposed" / "Pool recreating" when an engine is disposed.
+    # Their warnings still pass.
+    for name in ("alembic.runtime.plugins", "sqlalchemy.pool"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     # Drivers that print SQL parameters (hashes, token digests) at DEBUG stay at INFO.
     for name in ("aiosqlite", "asyncpg", "psycopg"):
         logging.getLogger(name).setLevel(max(logging.INFO, root.level))

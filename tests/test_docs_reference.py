@@ -96,7 +96,7 @@ def test_settings_reference_marks_optional_settings(
     for name in everywhere:
         assert "**Only with" not in rows[name], rows[name]
     for name in set(defaults) - set(no_limits):
-        assert "**Only with `rate_limiting=true`.**" in rows[name], rows[name]
+        assert "**Only with `rate_limiting=true`" in rows[name], rows[name]
     for name in set(settings.settings["redis"]) - set(defaults):
         assert "**Only with `rate_limit_storage=redis`.**" in rows[name], rows[name]
 

@@ -352,7 +352,42 @@ def _availability(reference: SettingsReference, name: str, config: dict[str, Any
     if not absent:
         return "always"
     condition = _condition(reference, where, absent, config)
-    return f"with {_code(condition)}" if condition else "only in: " + ", ".join(where)
+    if condition:
+        return f"with {_code(condition)}"
+    either = _either(reference, where, absent, config)
+    if either:
+        return "with " + " or ".join(_code(answer) for answer in either)
+    return "in: " + ", ".join(where)
+
+
+def _either(
+    reference: SettingsReference, members: list[str], others: list[str], config: dict[str, Any]
+) -> list[str]:
+    """Single answers, none of which any of ``others`` gives, that together cover ``members``
+    (``rate_limiting=true`` or ``email=true``); empty when there are none."""
+    answers = {c: _answers(reference, c, config) for c in members + others}
+    values = {
+        (key, repr(value)): value
+        for combo in members
+        for key, value in answers[combo].items()
+        if all(repr(answers[other].get(key)) != repr(value) for other in others)
+    }
+    candidates = set(values)
+    chosen: list[tuple[str, str]] = []
+    left = set(members)
+    while left:
+        best = max(
+            sorted(candidates),
+            key=lambda pair: sum(repr(answers[c].get(pair[0])) == pair[1] for c in left),
+            default=None,
+        )
+        covered = {c for c in left if best and repr(answers[c].get(best[0])) == best[1]}
+        if not covered:
+            return []
+        assert best is not None
+        chosen.append(best)
+        left -= covered
+    return [f"{pair[0]}={_answer(values[pair])}" for pair in chosen]
 
 
 def _answer(value: Any) -> str:

@@ -103,6 +103,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "LOG_LEVEL": "INFO",
     }
     port = _free_port()
+    # --workers, which the service cannot see, rather than WEB_CONCURRENCY: with rate-limit
+    # counters in memory it refuses more than one worker, and these tests are not about limits.
     argv = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
     argv += ["--port", str(port), "--workers", "2", "--no-access-log", "--no-proxy-headers"]
     argv += ["--timeout-graceful-shutdown", "5"]
@@ -121,6 +123,35 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+def test_a_bad_setting_stops_the_workers_instead_of_restarting_them(tmp_path: Path) -> None:
+    """uvicorn imports the app in its workers only: each finds the bad setting, prints it and
+    exits with the status that tells the supervisor it cannot start, so the supervisor stops
+    (the image's entry point checks the settings before uvicorn starts: exit status 1)."""
+    env = os.environ | as_environment(make_settings())
+    env |= {"WEB_CONCURRENCY": "2", "SECRET_KEY": "too-short"}
+    argv = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
+    argv += ["--port", str(_free_port())]
+    log = tmp_path / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(  # noqa: S603
+            argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"still running after 30 s:\n{log.read_text()}")
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    output = log.read_text()
+    assert "  SECRET_KEY: must be at least 32 characters" in output
+    assert "Traceback" not in output
+    assert "Child process died" not in output, "the supervisor started a worker again"
+    assert output.count("Invalid settings:") <= 2, "once per worker at most"
 
 
 def test_metrics_add_up_over_the_workers(server: Server) -> None:

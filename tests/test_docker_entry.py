@@ -157,9 +157,15 @@ def test_cmd_serves_the_app_module(project: Path) -> None:
     assert entrypoint(project / "Dockerfile") == ["/bin/sh", "/app/docker-entrypoint.sh"]
     assert (project / "docker-entrypoint.sh").is_file()
     tree = ast.parse((project / "app" / "main.py").read_text())
+    # Module level, a `try:` at module level included (main.py handles invalid settings).
+    top_level = [
+        node
+        for statement in tree.body
+        for node in (statement.body if isinstance(statement, ast.Try) else [statement])
+    ]
     assigned = {
         target.id
-        for node in tree.body
+        for node in top_level
         if isinstance(node, ast.Assign)
         for target in node.targets
         if isinstance(target, ast.Name)

@@ -132,6 +132,12 @@ def health_url(code: str) -> str:
     return match.group(0)
 
 
+def counts_in_memory(project: Path) -> bool:
+    """Whether the rate-limit counters live in each process (rate_limit_storage=memory)."""
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    return bool(answers["rate_limiting"]) and answers.get("rate_limit_storage") == "memory"
+
+
 def entrypoint(dockerfile: Path) -> list[str]:
     argv = json.loads(last(dockerfile, "ENTRYPOINT"))
     assert isinstance(argv, list), "ENTRYPOINT should be in exec (JSON) form"
@@ -163,9 +169,15 @@ def test_cmd_serves_the_app_module(project: Path) -> None:
     assert entrypoint(project / "Dockerfile") == ["/bin/sh", "/app/docker-entrypoint.sh"]
     assert (project / "docker-entrypoint.sh").is_file()
     tree = ast.parse((project / "app" / "main.py").read_text())
+    # Module level, a `try:` at module level included (main.py handles invalid settings).
+    top_level = [
+        node
+        for statement in tree.body
+        for node in (statement.body if isinstance(statement, ast.Try) else [statement])
+    ]
     assigned = {
         target.id
-        for node in tree.body
+        for node in top_level
         if isinstance(node, ast.Assign)
         for target in node.targets
         if isinstance(target, ast.Name)
@@ -265,7 +277,8 @@ def test_entrypoint_empties_the_metrics_dir_and_sizes_the_workers(
     if cpu_max.is_file() and not cpu_max.read_text().startswith("max"):
         quota, period = map(int, cpu_max.read_text().split())
         cpus = min(cpus, -(-quota // period))
-    assert default["WEB_CONCURRENCY"] == str(cpus)
+    # Counters in memory are per process: one worker, or every limit would be multiplied.
+    assert default["WEB_CONCURRENCY"] == ("1" if counts_in_memory(project) else str(cpus))
     assert chosen["WEB_CONCURRENCY"] == "3"
     missing = run_entrypoint(project, {"PATH": os.environ["PATH"], "WEB_CONCURRENCY": "1"})
     assert "PROMETHEUS_MULTIPROC_DIR" not in missing  # single-process metrics, nothing to wipe
@@ -344,32 +357,73 @@ def container_env(project: Path, tmp_path: Path) -> Iterator[dict[str, str]]:
         yield env
 
 
-def test_cmd_and_healthcheck_work(
-    uv: str, project: Path, container_env: dict[str, str], tmp_path: Path
-) -> None:
-    env = container_env
-    dockerfile = project / "Dockerfile"
-    text = dockerfile.read_text()
-    # The image's install step: the committed lock if any (a render has none), no dev tools.
-    assert "uv sync --locked --no-dev --no-install-project" in text
+def install_like_the_image(uv: str, project: Path, env: dict[str, str]) -> None:
+    """The image's install step: the committed lock if any (a render has none), no dev tools."""
+    assert "uv sync --locked --no-dev --no-install-project" in (project / "Dockerfile").read_text()
     if not (project / "uv.lock").exists():
         subprocess.run([uv, "lock", "--quiet"], cwd=project, env=env, check=True)
     sync = [uv, "sync", "--locked", "--no-dev", "--no-install-project", "--quiet"]
     subprocess.run(sync, cwd=project, env=env, check=True)
 
+
+def served_cmd(project: Path, env: dict[str, str], port: int) -> list[str]:
+    """The image's ENTRYPOINT and CMD, on a loopback port of this machine."""
+    argv = cmd(project / "Dockerfile")
+    argv[argv.index("--host") + 1] = "127.0.0.1"  # loopback only on a shared machine
+    argv[argv.index("--port") + 1] = str(port)
+    argv[0] = shutil.which(argv[0], path=env["PATH"]) or argv[0]
+    return ["/bin/sh", str(project / "docker-entrypoint.sh"), *argv]
+
+
+def test_a_bad_setting_stops_the_container_before_uvicorn_starts(
+    uv: str, project: Path, container_env: dict[str, str], tmp_path: Path
+) -> None:
+    # uvicorn reads the settings in its workers only and starts a worker that exits again: the
+    # entry point checks them first, once (issue 26).
+    env = container_env | {"WEB_CONCURRENCY": "2", "SECRET_KEY": "too-short"}
+    install_like_the_image(uv, project, env)
+
+    started = time.monotonic()
+    result = subprocess.run(
+        served_cmd(project, env, free_port()),
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert time.monotonic() - started < 30
+    expected = ["Invalid settings:"]
+    if counts_in_memory(project):  # two workers would each allow every limit
+        expected.append("  WEB_CONCURRENCY: 2 workers would each count the rate limits in their")
+    expected.append("  SECRET_KEY: must be at least 32 characters")
+    lines = result.stderr.splitlines()
+    assert len(lines) == len(expected), result.stderr
+    assert all(line.startswith(start) for line, start in zip(lines, expected, strict=True))
+    if counts_in_memory(project):
+        assert "Redis" in lines[1]
+    assert "Uvicorn running" not in result.stdout + result.stderr
+
+
+def test_cmd_and_healthcheck_work(
+    uv: str, project: Path, container_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = container_env
+    dockerfile = project / "Dockerfile"
+    install_like_the_image(uv, project, env)
+
     migrate = compose(project)["services"]["migrate"]["command"]
     subprocess.run(migrate, cwd=project, env=env, check=True, timeout=120)
 
     port = free_port()
-    # Through the entry point, with two workers summing metrics in a directory of our own.
+    # Through the entry point, with two workers summing metrics in a directory of our own, or
+    # the one worker that counters in memory allow (the entry point's default then).
     env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path / "prometheus")
-    env["WEB_CONCURRENCY"] = "2"
+    env["WEB_CONCURRENCY"] = "" if counts_in_memory(project) else "2"
     env["SHUTDOWN_DRAIN_SECONDS"] = "0.5"  # the image's 5 s of draining, shortened
-    argv = cmd(dockerfile)
-    argv[argv.index("--host") + 1] = "127.0.0.1"  # loopback only on a shared machine
-    argv[argv.index("--port") + 1] = str(port)
-    argv[0] = shutil.which(argv[0], path=env["PATH"]) or argv[0]
-    argv = ["/bin/sh", str(project / "docker-entrypoint.sh"), *argv]
+    argv = served_cmd(project, env, port)
     probe = healthcheck(dockerfile)
     probe[2] = probe[2].replace("127.0.0.1:8000", f"127.0.0.1:{port}")
     probe[0] = shutil.which(probe[0], path=env["PATH"]) or probe[0]

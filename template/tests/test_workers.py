@@ -7,8 +7,11 @@ and instances.
 """
 
 import json
+import os
 import signal
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,8 +20,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers import PASSWORD, unique_email
-from tests.servers import Server, run_uvicorn
-from tests.settings import make_settings
+from tests.servers import Server, free_port, run_uvicorn
+from tests.settings import as_environment, make_settings
 
 DRAIN_SECONDS = 0.5
 
@@ -34,6 +37,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, metrics_dir: Path) -> Itera
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
         "SHUTDOWN_DRAIN_SECONDS": str(DRAIN_SECONDS),
     }
+    # --workers, which the service cannot see, rather than WEB_CONCURRENCY: with rate-limit
+    # counters in memory it refuses more than one worker, and these tests are not about limits.
     with run_uvicorn(
         tmp_path_factory.mktemp("workers"),
         make_settings(),
@@ -64,6 +69,35 @@ def requests_counted(server: Server, route: str) -> float:
         for sample in family.samples
         if sample.name == "http_requests_total" and sample.labels["route"] == route
     )
+
+
+def test_a_bad_setting_stops_the_workers_instead_of_restarting_them(tmp_path: Path) -> None:
+    """uvicorn imports the app in its workers only: each finds the bad setting, prints it and
+    exits with the status that tells the supervisor it cannot start, so the supervisor stops
+    (the image's entry point checks the settings before uvicorn starts: exit status 1)."""
+    env = os.environ | as_environment(make_settings())
+    env |= {"WEB_CONCURRENCY": "2", "SECRET_KEY": "too-short"}
+    argv = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
+    argv += ["--port", str(free_port())]
+    log = tmp_path / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(  # noqa: S603
+            argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"still running after 30 s:\n{log.read_text()}")
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    output = log.read_text()
+    assert "  SECRET_KEY: must be at least 32 characters" in output
+    assert "Traceback" not in output
+    assert "Child process died" not in output, "the supervisor started a worker again"
+    assert output.count("Invalid settings:") <= 2, "once per worker at most"
 
 
 def test_metrics_add_up_over_the_workers(server: Server, metrics_dir: Path) -> None:

@@ -6,8 +6,8 @@ new one's data. PostgreSQL's sequences and MySQL's / MariaDB's AUTO_INCREMENT co
 hand an id out twice: there this revision changes nothing.
 
 The tables are rebuilt (Alembic's batch mode: copy, drop, rename) with foreign keys off, as
-SQLite would otherwise apply ON DELETE CASCADE when the old `users` table is dropped; the
-rebuilt tables are checked before foreign keys are on again.
+SQLite would otherwise apply ON DELETE CASCADE when the old `users` table is dropped; env.py's
+migration lock turns them off and checks every row's references before the commit.
 
 Revision ID: 0004
 Revises: 0003
@@ -39,16 +39,11 @@ def _rebuild(*, autoincrement: bool) -> None:
     connection = op.get_bind()
     if connection.dialect.name != "sqlite":
         return
-    # A no-op inside a transaction: checked, so the rebuild never runs with cascades on.
-    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    # env.py's migration lock (app/db/dialect.py) turns foreign keys off and checks them after.
     if connection.exec_driver_sql("PRAGMA foreign_keys").scalar():
-        raise RuntimeError("0004 needs SQLite's foreign keys off; run it in its own transaction")
+        raise RuntimeError("0004 rebuilds tables: run it with SQLite's foreign keys off")
     for table in TABLES:
         with op.batch_alter_table(
             table, recreate="always", table_kwargs={"sqlite_autoincrement": autoincrement}
         ):
             pass
-    problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-    if problems:
-        raise RuntimeError(f"0004: rows without their parent after the rebuild: {problems}")
-    connection.exec_driver_sql("PRAGMA foreign_keys=ON")

@@ -39,6 +39,7 @@ def test_the_page_states_the_files_and_lines_the_recipe_adds(
 
 def test_the_page_shows_the_recipes_files() -> None:
     # The page shows the async flavour, numbered after the template's own migrations.
+    head = head_revision(ROOT / "template" / "alembic" / "versions")
     shown = {match["path"]: match["code"] for match in CODE_BLOCK.finditer(PAGE.read_text())}
     fixtures = {
         str(path.relative_to(FIXTURES).with_suffix("")): path for path in FIXTURES.rglob("*.jinja")
@@ -47,7 +48,7 @@ def test_the_page_shows_the_recipes_files() -> None:
     assert len(shown) == len(fixtures)
     for path, code in shown.items():
         fixture = fixtures[MIGRATION_NAME.sub("alembic/versions/projects.py", path)]
-        answers = {"revision": "0003", "down_revision": "0002"}
+        answers = {"revision": f"{int(head) + 1:04d}", "down_revision": head}
         assert code == render_fixture(fixture, use_async=True, **answers), path
 
 

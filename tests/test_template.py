@@ -66,7 +66,12 @@ SWITCHES: list[tuple[str, Any, Any, set[str]]] = [
         {"Dockerfile", ".dockerignore", "docker-compose.yml", "docker-entrypoint.sh"},
     ),
     ("ci", True, False, {".github/workflows/ci.yml"}),
-    ("rate_limiting", True, False, {"app/core/rate_limit.py", "tests/test_rate_limit.py"}),
+    (
+        "rate_limiting",
+        True,
+        False,
+        {"app/core/rate_limit.py", "app/api/limits.py", "tests/test_rate_limit.py"},
+    ),
     (
         "email",
         True,

@@ -66,7 +66,12 @@ SWITCHES: list[tuple[str, Any, Any, set[str]]] = [
         {"Dockerfile", ".dockerignore", "docker-compose.yml", "docker-entrypoint.sh"},
     ),
     ("ci", True, False, {".github/workflows/ci.yml"}),
-    ("rate_limiting", True, False, {"app/core/rate_limit.py", "tests/test_rate_limit.py"}),
+    (
+        "rate_limiting",
+        True,
+        False,
+        {"app/core/rate_limit.py", "app/api/limits.py", "tests/test_rate_limit.py"},
+    ),
     (
         "email",
         True,
@@ -132,11 +137,12 @@ def test_redis_storage_adds_its_tests_and_changes_the_limit_module(render: Rende
 
 
 def test_mysql_adds_its_tests_and_keeps_one_dialect_module(render: Renders) -> None:
-    """database=mysql: the same files as sqlite but tests/test_mysql.py; its own dialect."""
+    """database=mysql: the same files as sqlite but tests/test_mysql.py for SQLite's
+    test_migration_ids.py; its own dialect."""
     sqlite = render(database="sqlite")
     mysql = render(database="mysql")
     assert files_of(mysql) - files_of(sqlite) == {"tests/test_mysql.py"}
-    assert files_of(sqlite) - files_of(mysql) == set()
+    assert files_of(sqlite) - files_of(mysql) == {"tests/test_migration_ids.py"}
     dialect = (mysql / "app/db/dialect.py").read_text()
     assert "LAST_INSERT_ID" in dialect
     assert "utf8mb4_bin" in dialect
@@ -148,6 +154,25 @@ def test_mysql_adds_its_tests_and_keeps_one_dialect_module(render: Renders) -> N
             render(database="mysql", kubernetes=True) / "deploy/k8s/base/networkpolicy.yaml"
         ).read_text()
     )
+
+
+def test_mysql_ci_runs_against_mysql_and_mariadb(render: Renders) -> None:
+    """The rendered CI tests a mysql service on MySQL 8.4 and MariaDB 10.11, each with a
+    healthcheck its image has; the other databases run one job."""
+    workflow = yaml.safe_load((render(database="mysql") / ".github/workflows/ci.yml").read_text())
+    test = workflow["jobs"]["test"]
+    assert test["strategy"]["matrix"]["server"] == ["mysql:8.4", "mariadb:10.11"]
+    health = {entry["server"]: entry["health"] for entry in test["strategy"]["matrix"]["include"]}
+    assert health["mysql:8.4"].startswith("mysqladmin ping --host=127.0.0.1")
+    assert health["mariadb:10.11"].startswith("healthcheck.sh")
+    service = test["services"]["db"]
+    assert service["image"] == "${{ matrix.server }}"
+    assert "MYSQL_ROOT_PASSWORD" in service["env"]  # read by both images
+    assert "${{ matrix.health }}" in service["options"]
+    postgresql = yaml.safe_load(
+        (render(database="postgresql") / ".github/workflows/ci.yml").read_text()
+    )
+    assert "strategy" not in postgresql["jobs"]["test"]
 
 
 def test_flavours_differ_only_in_the_seams(render: Renders) -> None:

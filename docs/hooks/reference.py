@@ -2,7 +2,8 @@
 
 * ``<!-- generated:options -->`` holds the options reference, read from ``copier.yml``.
 * ``<!-- generated:settings -->`` holds the settings reference, read with ``ast`` from
-  ``app/core/config.py`` of the template rendered for a few combinations.
+  ``app/core/config.py`` of the template rendered for a few combinations (and from the pieces
+  ``Settings`` inherits, in the modules it imports them from).
 
 Each block runs to its ``<!-- end generated:... -->`` line and is committed, so the Markdown
 reads the same on GitHub as on the built site; ``uv run python docs/hooks/reference.py``
@@ -313,9 +314,32 @@ def collect_settings(
                 quiet=True,
                 skip_tasks=True,
             )
-            config = dest / "app" / "core" / "config.py"
-            reference.settings[combo] = parse_settings(config.read_text(encoding="utf-8"))
+            reference.settings[combo] = project_settings(dest)
     return reference
+
+
+def project_settings(project: Path, module: str = "app.core.config") -> dict[str, Setting]:
+    """``Settings`` of a rendered project with the fields of the pieces it inherits: each base
+    imported ``from app.<module> import <Piece>`` is parsed in its module, in pydantic's order
+    (the last base's fields first, the class's own last)."""
+    path = project / Path(*module.split(".")).with_suffix(".py")
+    source = path.read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    imported = {
+        alias.asname or alias.name: (node.module, alias.name)
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("app.")
+        for alias in node.names
+    }
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Settings")
+    found: dict[str, Setting] = {}
+    for base in reversed(cls.bases):
+        if isinstance(base, ast.Name) and base.id in imported:
+            piece_module, piece = imported[base.id]
+            piece_path = project / Path(*piece_module.split(".")).with_suffix(".py")
+            found.update(parse_settings(piece_path.read_text(encoding="utf-8"), piece))
+    found.update(parse_settings(source))
+    return found
 
 
 def _answers(reference: SettingsReference, combo: str, config: dict[str, Any]) -> dict[str, Any]:

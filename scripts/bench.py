@@ -5,7 +5,9 @@ Renders the combination (or takes ``--project``), installs it, migrates a throw-
 starts it with ONE uvicorn worker next to a bare FastAPI app (the ceiling, same venv and flags),
 seeds a user with 10 items, then measures the figures of bench_report.TARGETS, subject and
 ceiling alternately, round after round (medians reported; a ratio is the median of the
-rounds' own ratios). wrk's figures come from a Lua ``done`` hook, not its text. Writes
+rounds' own ratios). With ``--baseline [REF]`` (alone: the last release) the rendered suite and
+``copier copy`` are judged against REF's, rendered alike, in alternating rounds: ratios decide,
+seconds are recorded. wrk's figures come from a Lua ``done`` hook, not its text. Writes
 ``docs/bench/<id>.json``, prints a markdown table, redraws the chart from every result. Exit
 status: 0 every target met, 1 a target missed, 2 the benchmark could not run. The procedure
 and its knobs: docs/performance.md, "Reproduce".
@@ -255,10 +257,10 @@ def measure_tests(dest: Path, answers: dict[str, str], workdir: Path, args: Any,
     alternating rounds: in one process (`-n 0`), the baseline's suite (the same, in one
     process), then `-n auto`. The verdicts are ratios of paired rounds: seconds per test over
     the baseline's, and `-n 0` over `-n auto`; seconds are recorded beside them."""
-    log(f"rendered test suite, {args.suite_rounds} rounds, baseline {args.baseline}")
+    log(f"rendered test suite, baseline {args.baseline}, a warm-up then alternating rounds")
     env, database = clean_env(), answers.get("database", "sqlite")
     if combination_id(answers).endswith("-redis"):
-        env["TEST_REDIS_URL"] = redis_url(REDIS_TEST_DB)  # -n 0 only: no worker takes db 14
+        env["TEST_REDIS_URL"] = redis_url(REDIS_TEST_DB)  # `-n auto` also 14: the service has gone
     xdist = has_xdist(dest)
     plan = {
         "serial": (dest, ["-n", "0"] if xdist else []),
@@ -280,8 +282,8 @@ def measure_tests(dest: Path, answers: dict[str, str], workdir: Path, args: Any,
                 if n >= 0 or name != "xdist":
                     result = suite(project, envs[name], workdir / f"pytest-{name}.xml", *extra)
                     runs[name] += [result] if n >= 0 else []
-            log(f"suite round {n + 1}: " + ", ".join(f"{k} {v[-1]['seconds']:.1f}s"
-                                                     for k, v in runs.items() if v))  # fmt: skip
+            seconds_of = ", ".join(f"{k} {v[-1]['seconds']:.1f}s" for k, v in runs.items() if v)
+            log(f"suite round {n + 1}/{args.suite_rounds}: {seconds_of}" if n >= 0 else "warmed up")
     last = runs["serial"][-1]
     out = {"database": database, **{f"tests_{k}": last[k] for k in ("passed", "skipped", "exit")},
            "tests_failed": max(r["failed"] for r in runs["serial"]), "rounds": runs,

@@ -140,7 +140,7 @@ def versions(session: nox.Session, version: str) -> None:
     else:
         # Coverage is the deep sessions' gate (generated(sqlite-async-memory) is this code);
         # here the question is whether it runs on this interpreter.
-        gates.append(("pytest", "-q", "-p", "no:cacheprovider"))
+        gates.append(("pytest", "-q", "-p", "no:cacheprovider", "-n", "0"))
     env = {
         "UV_PROJECT_ENVIRONMENT": str(dest / ".venv"),
         "VIRTUAL_ENV": None,
@@ -169,7 +169,9 @@ GATES: tuple[tuple[str, ...], ...] = (
     ("mypy", "."),  # app/ strictly, and the tests and alembic/env.py with it
     ("alembic", "upgrade", "head"),
     ("alembic", "check"),
-    ("pytest", "-q", "-p", "no:cacheprovider", "--cov"),  # as the project's CI runs it
+    # as the project's CI runs it, but in one process (`-n 0`): `matrix` already runs one
+    # session more than there are cores, so xdist workers would only add start-ups
+    ("pytest", "-q", "-p", "no:cacheprovider", "--cov", "-n", "0"),
 )
 
 

@@ -5,7 +5,9 @@ Renders the combination (or takes ``--project``), installs it, migrates a throw-
 starts it with ONE uvicorn worker next to a bare FastAPI app (the ceiling, same venv and flags),
 seeds a user with 10 items, then measures the figures of bench_report.TARGETS, subject and
 ceiling alternately, round after round (medians reported; a ratio is the median of the
-rounds' own ratios). wrk's figures come from a Lua ``done`` hook, not its text. Writes
+rounds' own ratios). With ``--baseline [REF]`` (alone: the last release) the rendered suite and
+``copier copy`` are judged against REF's, rendered alike, in alternating rounds: ratios decide,
+seconds are recorded. wrk's figures come from a Lua ``done`` hook, not its text. Writes
 ``docs/bench/<id>.json``, prints a markdown table, redraws the chart from every result. Exit
 status: 0 every target met, 1 a target missed, 2 the benchmark could not run. The procedure
 and its knobs: docs/performance.md, "Reproduce".
@@ -14,6 +16,7 @@ and its knobs: docs/performance.md, "Reproduce".
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.metadata
 import json
 import os
@@ -36,8 +39,11 @@ import yaml
 from scripts import bench_report as report
 from scripts.bench_report import log
 from tests import support
+from tests.releases import RELEASES
 from tests.support import ROOT, SERVERS, clean_env, combination_id, connect, redis_url, run, url
 
+# The last release (tests/releases.py): what `--baseline` compares with when given no ref.
+LAST_RELEASE = RELEASES[max(RELEASES, key=lambda v: tuple(map(int, v.split("."))))]
 REDIS_DB, REDIS_TEST_DB = 14, 15  # the service's rate-limit counters (flushed first), its tests
 LOGIN_BODY = json.dumps({"email": "bench@example.com", "password": "Timing-Harness-Passphrase-42"})
 LOAD, PROBE = "-t2 -c32", "-t1 -c4"  # wrk's threads and connections: throughput, storm probe
@@ -225,42 +231,95 @@ def measure_storm(port: int, args: Any) -> dict[str, Any]:
     }
 
 
-def measure_tests(dest: Path, answers: dict[str, str], workdir: Path) -> dict[str, Any]:
-    """The rendered suite on a throw-away database, with the coverage gate (`pytest --cov`, as
-    its CI runs it), then as `pytest` runs it (the verdict), both warm as in a developer's
-    loop; counts and pytest's own time from its JUnit XML report."""
-    log("rendered test suite (pytest -q --cov, then pytest -q)")
-    env, database, runs = clean_env(), answers.get("database", "sqlite"), []
-    with support.throwaway_database(database, f"bench_{os.getpid()}_tests", workdir) as db_url:
-        if database != "sqlite":
-            env["TEST_SQLALCHEMY_DATABASE_URI"] = db_url
-        if combination_id(answers).endswith("-redis"):
-            env["TEST_REDIS_URL"] = redis_url(REDIS_TEST_DB)
-        pytest = [dest / ".venv" / "bin" / "pytest", "-q", "-p", "no:cacheprovider"]
-        for n, extra in enumerate(([], ["--cov"], [])):  # the first a warm-up: caches byte code
-            xml, argv = workdir / f"pytest-{n}.xml", [*pytest, *extra]
-            proc = run([*argv, f"--junitxml={xml}"], cwd=dest, env=env, timeout=900, check=False)
-            if not xml.exists():
-                raise RuntimeError(f"pytest wrote no report:\n{proc.stdout[-3000:]}{proc.stderr}")
-            runs.append((next(ET.parse(xml).getroot().iter("testsuite")), proc.returncode))
-    _, (covered, cov_exit), (suite, exit_code) = runs
-    failed, errors, skipped = (int(suite.get(key, 0)) for key in ("failures", "errors", "skipped"))
-    passed = int(suite.get("tests", 0)) - failed - errors - skipped
-    duration = float(suite.get("time", 0))
-    counts = {"failed": failed, "errors": errors, "skipped": skipped}
-    summary = f"{passed} passed" + "".join(f", {n} {what}" for what, n in counts.items() if n)
-    return {"tests_passed": passed, "tests_failed": failed + errors, "tests_skipped": skipped,
-            "tests_seconds": duration, "tests_summary": f"{summary} in {duration:.2f}s",
-            "tests_exit": exit_code, "tests_cov_seconds": float(covered.get("time", 0)),
-            "tests_cov_exit": cov_exit, "database": database}  # fmt: skip
+def suite(project: Path, env: dict[str, str], xml: Path, *extra: str) -> dict[str, Any]:
+    """One run of `project`'s suite: wall seconds, pytest's counts (its JUnit XML), exit."""
+    argv = [project / ".venv" / "bin" / "pytest", "-q", "-p", "no:cacheprovider", *extra]
+    start = time.perf_counter()
+    proc = run([*argv, f"--junitxml={xml}"], cwd=project, env=env, timeout=900, check=False)
+    wall = time.perf_counter() - start
+    if not xml.exists():
+        raise RuntimeError(f"pytest wrote no report:\n{proc.stdout[-3000:]}{proc.stderr}")
+    counts = next(ET.parse(xml).getroot().iter("testsuite"))
+    failed, skipped = (int(counts.get(k, 0)) for k in ("failures", "skipped"))
+    failed += int(counts.get("errors", 0))
+    passed = int(counts.get("tests", 0)) - failed - skipped
+    return {"seconds": wall, "passed": passed, "failed": failed, "skipped": skipped,
+            "per_test_ms": 1000 * wall / max(passed, 1), "exit": proc.returncode}  # fmt: skip
 
 
-def measure_copier(workdir: Path, vcs_ref: str | None, repeats: int = 3) -> dict[str, Any]:
-    log("copier copy of the defaults")
-    dests = [workdir / "copier-defaults" / str(n) for n in range(repeats)]
-    times = [seconds(support.render, {}, dest, vcs_ref) for dest in dests]
+def has_xdist(project: Path) -> bool:
+    return any((project / ".venv" / "lib").glob("python*/site-packages/pytest_xdist-*"))
+
+
+def measure_tests(dest: Path, answers: dict[str, str], workdir: Path, args: Any,
+                  baseline: Path | None) -> dict[str, Any]:  # fmt: skip
+    """The rendered suite as a developer's loop runs it (warm: a first run caches byte code), in
+    alternating rounds: in one process (`-n 0`), the baseline's suite (the same, in one
+    process), then `-n auto`. The verdicts are ratios of paired rounds: seconds per test over
+    the baseline's, and `-n 0` over `-n auto`; seconds are recorded beside them."""
+    log(f"rendered test suite, baseline {args.baseline}, a warm-up then alternating rounds")
+    env, database = clean_env(), answers.get("database", "sqlite")
+    if combination_id(answers).endswith("-redis"):
+        env["TEST_REDIS_URL"] = redis_url(REDIS_TEST_DB)  # `-n auto` also 14: the service has gone
+    xdist = has_xdist(dest)
+    plan = {
+        "serial": (dest, ["-n", "0"] if xdist else []),
+        "xdist": (dest, ["-n", "auto"]),
+        "baseline": (baseline, ["-n", "0"] if baseline and has_xdist(baseline) else []),
+    }
+    plan = {k: v for k, v in plan.items() if v[0] and (k != "xdist" or xdist)}
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in plan}
+    with contextlib.ExitStack() as stack:
+        envs = {}
+        for name in plan:  # a database per project (its own schema)
+            db = f"bench_{os.getpid()}_{'base' if name == 'baseline' else 'tests'}"
+            url = stack.enter_context(support.throwaway_database(database, db, workdir))
+            envs[name] = (
+                env | {"TEST_SQLALCHEMY_DATABASE_URI": url} if database != "sqlite" else env
+            )
+        for n in range(-1, args.suite_rounds):  # round -1: the warm-up, not counted
+            for name, (project, extra) in plan.items():
+                if n >= 0 or name != "xdist":
+                    result = suite(project, envs[name], workdir / f"pytest-{name}.xml", *extra)
+                    runs[name] += [result] if n >= 0 else []
+            seconds_of = ", ".join(f"{k} {v[-1]['seconds']:.1f}s" for k, v in runs.items() if v)
+            log(f"suite round {n + 1}/{args.suite_rounds}: {seconds_of}" if n >= 0 else "warmed up")
+    last = runs["serial"][-1]
+    out = {"database": database, **{f"tests_{k}": last[k] for k in ("passed", "skipped", "exit")},
+           "tests_failed": max(r["failed"] for r in runs["serial"]), "rounds": runs,
+           **{f"{k}_seconds": statistics.median(r["seconds"] for r in v) for k, v in runs.items()},
+           **{f"{k}_per_test_ms": statistics.median(r["per_test_ms"] for r in v)
+              for k, v in runs.items()}}  # fmt: skip
+    out["tests_seconds"], out["tests_per_test_ms"] = (
+        out.pop(f"serial_{k}") for k in ("seconds", "per_test_ms")
+    )
+    out["tests_summary"] = f"{last['passed']} passed in {out['tests_seconds']:.2f}s (`-n 0`)"
+    out["tests_xdist_speedup"] = (
+        statistics.median(paired_ratios(runs["serial"], runs["xdist"], "seconds"))
+        if xdist
+        else None
+    )
+    out["tests_vs_baseline"] = statistics.median(paired_ratios(
+        runs["serial"], runs["baseline"], "per_test_ms")) if baseline else None  # fmt: skip
+    return out
+
+
+def measure_copier(workdir: Path, args: Any, repeats: int = 3) -> dict[str, Any]:
+    """`copier copy` of the defaults, the baseline's in alternation with it when given."""
+    refs = {"copier": args.vcs_ref} | ({"baseline": args.baseline} if args.baseline else {})
+    log("copier copy of the defaults: " + " vs ".join(str(ref) for ref in refs.values()))
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in refs}
+    for n in range(repeats):
+        for name, ref in refs.items():
+            dest = workdir / "copier-defaults" / f"{name}-{n}"
+            runs[name].append({"seconds": seconds(support.render, {}, dest, ref)})
     shutil.rmtree(workdir / "copier-defaults")
-    return {"copier_seconds": statistics.median(times), "copier_runs": times}
+    out = {f"{k}_seconds": statistics.median(r["seconds"] for r in v) for k, v in runs.items()}
+    out["copier_runs"] = [r["seconds"] for r in runs["copier"]]
+    out["baseline_runs"] = [r["seconds"] for r in runs.get("baseline", [])]
+    out["copier_vs_baseline"] = statistics.median(paired_ratios(
+        runs["copier"], runs["baseline"], "seconds")) if args.baseline else None  # fmt: skip
+    return out
 
 
 def machine(venv: Path) -> dict[str, Any]:
@@ -307,6 +366,7 @@ def bench(answers: dict[str, str], args: Any) -> dict[str, Any]:
         "project": str(args.project) if args.project else None,
         "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
         "template_ref": args.vcs_ref or "working tree",
+        "baseline": args.baseline,
         "template_commit": run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]).stdout.strip(),
         "settings": SETTINGS_NOTE,
         "load_average_before": os.getloadavg(),
@@ -347,8 +407,14 @@ def bench(answers: dict[str, str], args: Any) -> dict[str, Any]:
             result["login"] = None if "logins" in skip else measure_logins(subject, args.logins)
             result["storm"] = None if "storm" in skip else measure_storm(subject, args)
         result["service_log_bytes"] = service_log.stat().st_size
-    result["tests"] = None if "tests" in skip else measure_tests(dest, answers, workdir)
-    result["copier"] = None if "copier" in skip else measure_copier(workdir, args.vcs_ref)
+    baseline = None
+    if args.baseline and "tests" not in skip:
+        log(f"rendering and installing the baseline, {args.baseline}")
+        support.render(answers, baseline := workdir / "baseline", args.baseline)
+        run(["uv", "sync", "--python", args.python], cwd=baseline, timeout=900)
+    result["tests"] = None if "tests" in skip else measure_tests(
+        dest, answers, workdir, args, baseline)  # fmt: skip
+    result["copier"] = None if "copier" in skip else measure_copier(workdir, args)
     result["load_average_after"] = os.getloadavg()
     result["measures"] = report.measures(result)
     return result
@@ -370,6 +436,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     add("--python", default=env("BENCH_PYTHON", "3.11"), help="the project's interpreter")
     add("--vcs-ref", default=env("BENCH_VCS_REF", "HEAD"), help="empty: the working tree")
     add("--skip", default=env("BENCH_SKIP", ""), help="any of tests,copier,logins,storm")
+    add("--baseline", nargs="?", const=LAST_RELEASE, default=env("BENCH_BASELINE") or None,
+        help=f"judge the suite and copier copy against this ref (alone: {LAST_RELEASE[:10]}, "
+        "the last release)")  # fmt: skip
+    add("--suite-rounds", type=int, default=int(env("BENCH_SUITE_ROUNDS") or 0),
+        help="rounds of the suite (default: 3, or --rounds if fewer)")  # fmt: skip
     add("--workdir", type=Path, default=work / "bench")
     add("--project", type=Path, help="benchmark this rendered project instead of rendering")
     add("--label", help="name of the result (default: the combination id)")
@@ -379,6 +450,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     args.vcs_ref = args.vcs_ref or None
     args.storm_rounds = args.storm_rounds or min(3, args.rounds)
+    args.suite_rounds = args.suite_rounds or min(3, args.rounds)
     if args.summary:
         print(report.summary_table(report.load_results()), end="")
     if args.chart_only:

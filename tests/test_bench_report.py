@@ -21,18 +21,27 @@ def test_the_verdicts_of_a_committed_result_are_recomputed_alike(result: dict[st
     assert measures(result) == result["measures"]
 
 
-def test_a_suite_with_failures_misses_its_target_and_other_databases_get_no_verdict() -> None:
+def test_a_suite_with_failures_misses_its_target_and_seconds_alone_decide_nothing() -> None:
     sqlite = next(r for r in COMMITTED if r["combination"] == "sqlite-async-memory")
     failing = copy.deepcopy(sqlite)
     failing["tests"]["tests_failed"] = 1
     assert measures(failing)["tests_passed"]["met"] is False
 
-    postgresql = copy.deepcopy(sqlite)
-    postgresql["answers"]["database"] = "postgresql"
-    postgresql["tests"]["database"] = "postgresql"
-    verdicts = measures(postgresql)
-    assert verdicts["tests_seconds"]["value"] is None
-    assert verdicts["items_ratio"]["note"] is None  # the items target is PostgreSQL's
+    # SPEC section 4: a suite of any length and a copy of any duration get no verdict without
+    # a baseline measured in the same window; with one, the ratio decides.
+    slow = copy.deepcopy(sqlite)
+    slow["tests"]["tests_seconds"], slow["copier"]["copier_seconds"] = 600.0, 60.0
+    verdicts = measures(slow)
+    assert verdicts["tests_vs_baseline"]["met"] is None
+    assert verdicts["copier_vs_baseline"]["met"] is None
+    slow["tests"]["tests_vs_baseline"], slow["copier"]["copier_vs_baseline"] = 1.04, 1.2
+    slow["tests"]["tests_xdist_speedup"] = 1.7
+    verdicts = measures(slow)
+    assert verdicts["tests_vs_baseline"]["met"] is True
+    assert verdicts["tests_xdist_speedup"]["met"] is True
+    assert verdicts["copier_vs_baseline"]["met"] is False
+    slow["machine"]["nproc"] = 8
+    assert measures(slow)["tests_xdist_speedup"]["note"] == "the target is for 2 cores"
 
 
 def test_the_tables_have_a_row_per_target() -> None:

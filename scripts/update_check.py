@@ -149,11 +149,23 @@ def commit_all(project: Path, message: str) -> None:
     git(project, "commit", "--quiet", "--no-verify", "--message", message)
 
 
-def init_repo(project: Path) -> None:
+def init_repo(project: Path, message: str = "Render the service from the template") -> None:
     git(project, "init", "--quiet", "--initial-branch=main")
     git(project, "config", "user.name", GIT_IDENTITY["GIT_AUTHOR_NAME"])
     git(project, "config", "user.email", GIT_IDENTITY["GIT_AUTHOR_EMAIL"])
-    commit_all(project, "Render the service from the template")
+    commit_all(project, message)
+
+
+def template_copy(repo: Path, tag: str) -> Path:
+    """The working tree's template (copier.yml, template/, includes/) as a git repository at
+    `repo`, one commit tagged `tag`: copier updates and `--vcs-ref` need a git template."""
+    repo.mkdir(parents=True)
+    shutil.copy2(ROOT / "copier.yml", repo / "copier.yml")
+    shutil.copytree(ROOT / "template", repo / "template")
+    shutil.copytree(ROOT / "includes", repo / "includes")
+    init_repo(repo, tag)
+    git(repo, "tag", tag)
+    return repo
 
 
 # --- the edits real users make: tests/fixtures/update ---------------------------------------

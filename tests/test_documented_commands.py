@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scripts.update_check import GIT_IDENTITY, git, init_repo
+from scripts.update_check import GIT_IDENTITY, git, init_repo, template_copy
 from tests.support import ROOT
 
 DOCUMENTS = ("README.md", "docs/getting-started.md", "docs/contributing.md")
@@ -57,15 +57,7 @@ def commit_and_tag(repo: Path, tag: str) -> None:
 
 @pytest.mark.skipif(shutil.which("uvx") is None, reason="needs uv's uvx")
 def test_documented_copier_commands_work_with_the_minimum_copier(tmp_path: Path) -> None:
-    template = tmp_path / "template"
-    template.mkdir()
-    shutil.copy2(ROOT / "copier.yml", template / "copier.yml")
-    shutil.copytree(ROOT / "template", template / "template")
-    shutil.copytree(ROOT / "includes", template / "includes")
-    git(template, "init", "--quiet", "--initial-branch=main")
-    git(template, "config", "user.name", GIT_IDENTITY["GIT_AUTHOR_NAME"])
-    git(template, "config", "user.email", GIT_IDENTITY["GIT_AUTHOR_EMAIL"])
-    commit_and_tag(template, "v1.0.0")
+    template = template_copy(tmp_path / "template", "v1.0.0")
 
     # README "Quick start" and docs/getting-started.md
     copied = copier(tmp_path, "copy", "--trust", "--defaults", str(template), "my-service")
@@ -182,16 +174,7 @@ def test_nox_from_outside_the_repository_venv_lists_the_sessions(tmp_path: Path)
 @pytest.fixture(scope="module")
 def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A git copy of the working tree's template, tagged v1.0.0."""
-    template = tmp_path_factory.mktemp("repo") / "fastapi-service-template"
-    template.mkdir()
-    shutil.copy2(ROOT / "copier.yml", template / "copier.yml")
-    shutil.copytree(ROOT / "template", template / "template")
-    shutil.copytree(ROOT / "includes", template / "includes")
-    git(template, "init", "--quiet", "--initial-branch=main")
-    git(template, "config", "user.name", GIT_IDENTITY["GIT_AUTHOR_NAME"])
-    git(template, "config", "user.email", GIT_IDENTITY["GIT_AUTHOR_EMAIL"])
-    commit_and_tag(template, "v1.0.0")
-    return template
+    return template_copy(tmp_path_factory.mktemp("repo") / "fastapi-service-template", "v1.0.0")
 
 
 COPIER_COMMANDS = documented_commands("copier")

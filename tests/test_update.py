@@ -24,6 +24,7 @@ from scripts.update_check import (
     git,
     init_repo,
     make_user_edits,
+    template_copy,
 )
 from tests import releases
 from tests.matrix import DEFAULTS
@@ -58,16 +59,7 @@ def commit_and_tag(repo: Path, message: str, tag: str) -> None:
 @pytest.fixture(scope="module")
 def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The working tree's template as a git repo tagged v1.0.0 (updates need a git template)."""
-    repo = tmp_path_factory.mktemp("template") / "repo"
-    repo.mkdir()
-    shutil.copy2(ROOT / "copier.yml", repo / "copier.yml")
-    shutil.copytree(ROOT / "template", repo / "template")
-    shutil.copytree(ROOT / "includes", repo / "includes")
-    git(repo, "init", "--quiet", "--initial-branch=main")
-    git(repo, "config", "user.name", "Template Tests")
-    git(repo, "config", "user.email", "template-tests@example.com")
-    commit_and_tag(repo, "template", "v1.0.0")
-    return repo
+    return template_copy(tmp_path_factory.mktemp("template") / "repo", "v1.0.0")
 
 
 def rendered(template_repo: Path, dest: Path, data: dict[str, Any]) -> Path:

@@ -80,10 +80,10 @@ class ObservabilityMiddleware:
         status = 500
         started = False
         head = scope["method"] == "HEAD"
-        # The app gets a copy: the server reads its own scope while it sends the answer (uvicorn
-        # sends no body for HEAD, and counts a GET's body against Content-Length). In the copy,
-        # HEAD is routed as GET, and the router leaves the matched route there.
-        routed = dict(scope, method="GET") if head else dict(scope)
+        # HEAD is routed as GET in a copy: the server reads its own scope while it sends the
+        # answer (uvicorn sends no body for HEAD, and counts a GET's body against
+        # Content-Length). The router leaves the matched route in the scope it is given.
+        routed = dict(scope, method="GET") if head else scope
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status, started

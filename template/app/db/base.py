@@ -1,4 +1,5 @@
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import DateTime, Dialect, MetaData
 from sqlalchemy.orm import DeclarativeBase
@@ -35,7 +36,7 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     # SQLite would otherwise reuse the highest id once its row is deleted (migration 0004);
     # the other databases never reuse one, and ignore the option.
-    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012  # read by SQLAlchemy
+    __table_args__: Any = {"sqlite_autoincrement": True}  # noqa: RUF012  # read by SQLAlchemy
 
 
 def utcnow() -> datetime:

@@ -1,7 +1,8 @@
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from app.db.base import Base, UTCDateTime, utcnow
 
@@ -30,13 +31,22 @@ class User(Base):
 class OwnedByUser:
     """A record only its owner sees: app/services/owned.py checks that once for every model.
 
-    Deleting the user deletes what they own.
+    Deleting the user deletes what they own. Lists read an owner's records in id order, from
+    one index on (owner_id, id) (app/utils/pagination.py); it serves the foreign key too.
     """
 
+    __tablename__: str
+
     id: Mapped[int] = mapped_column(primary_key=True)
-    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @declared_attr.directive
+    @classmethod
+    def __table_args__(cls) -> tuple[Any, ...]:
+        owner_and_id = Index(f"ix_{cls.__tablename__}_owner_id_id", "owner_id", "id")
+        return owner_and_id, Base.__table_args__
 
 
 class Item(OwnedByUser, Base):

@@ -1,16 +1,10 @@
-from collections.abc import Sequence
-from typing import Generic, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 from pydantic import BaseModel, Field
 
-from app.db.models import MAX_ID
+from app.utils.pagination import Paged, PageParams
 
 T = TypeVar("T")
-
-
-class PageParams(BaseModel):
-    skip: int = Field(0, ge=0, le=MAX_ID)
-    limit: int = Field(20, ge=1, le=100)
 
 
 class Page(BaseModel, Generic[T]):
@@ -18,12 +12,26 @@ class Page(BaseModel, Generic[T]):
     the OpenAPI document names each page after its resource."""
 
     items: list[T]
-    total: int
-    skip: int
+    next_cursor: str | None = Field(
+        description="Pass it as `cursor` for the next page; null on the last page."
+    )
+    total: int | None = Field(
+        description="Rows in the whole list: with `include_total=true`, or `skip`; else null."
+    )
+    skip: int = Field(
+        description="Deprecated with the `skip` parameter: the offset served, 0 on cursor pages.",
+        json_schema_extra={"deprecated": True},
+    )
     limit: int
 
     @classmethod
-    def of(cls, rows: Sequence[object], total: int, params: PageParams) -> Self:
-        """The page of `rows` (ORM objects are read by attribute) that `params` asked for."""
-        page = {"items": rows, "total": total, "skip": params.skip, "limit": params.limit}
+    def of(cls, found: Paged[Any], params: PageParams) -> Self:
+        """The page of `found` (ORM objects are read by attribute) that `params` asked for."""
+        page = {
+            "items": found.rows,
+            "next_cursor": found.next_cursor,
+            "total": found.total,
+            "skip": params.skip or 0,
+            "limit": params.limit,
+        }
         return cls.model_validate(page, from_attributes=True)

@@ -90,7 +90,7 @@ def seed(port: int) -> str:
     for n in range(10):
         item = {"title": f"Item {n}", "description": f"Benchmark item number {n}"}
         call(conn, "POST", "/api/v1/items", json.dumps(item), token, expect=201)
-    page = call(conn, "GET", "/api/v1/items", None, token)
+    page = call(conn, "GET", "/api/v1/items?include_total=true", None, token)
     if page.get("total") != 10 or len(page.get("items", [])) != 10:
         raise RuntimeError(f"GET /api/v1/items answered {page}")
     conn.close()
@@ -348,16 +348,17 @@ def machine(venv: Path) -> dict[str, Any]:
     }
 
 
-def bench(answers: dict[str, str], args: Any) -> dict[str, Any]:
+def prepare(answers: dict[str, str], args: Any) -> tuple[dict[str, Any], Path, Path]:
+    """Render (or take `--project`) and install the combination: the result's heading, the
+    work directory and the project."""
     if args.project:  # an existing rendered project, e.g. with a change to try out
         text = (args.project / ".copier-answers.yml").read_text()
         recorded = yaml.load(text, yaml.BaseLoader)  # every value a string, as on a command line
         answers = {**{k: v for k, v in recorded.items() if not k.startswith("_")}, **answers}
     combo = args.label or combination_id(answers)
-    workdir, skip = args.workdir / combo, args.skip
+    workdir = args.workdir / combo
     shutil.rmtree(workdir, ignore_errors=True)
-    (ceiling_dir := workdir / "ceiling").mkdir(parents=True)
-    (ceiling_dir / "ceiling.py").write_text(CEILING_APP)
+    workdir.mkdir(parents=True)
     dest = args.project.resolve() if args.project else workdir / "project"
     venv = dest / ".venv"
     result: dict[str, Any] = {
@@ -378,20 +379,35 @@ def bench(answers: dict[str, str], args: Any) -> dict[str, Any]:
         log("installing (uv sync)")
         run(["uv", "sync", "--python", args.python], cwd=dest, timeout=900)  # clean env: dest/.venv
     result["machine"] = machine(venv)
+    return result, workdir, dest
+
+
+def migrated_env(
+    answers: dict[str, str], dest: Path, db_url: str, **settings: str
+) -> dict[str, str]:
+    """The service's environment on the migrated database `db_url`."""
+    service_env = clean_env(
+        ENVIRONMENT="development", SQLALCHEMY_DATABASE_URI=db_url, PYTHONDONTWRITEBYTECODE="1",
+        SECRET_KEY=secrets.token_hex(20), REFRESH_TOKEN_SECRET=secrets.token_hex(20),  # 40 each
+        CORS_ORIGINS='["http://localhost:3000"]', AUTH_LOGIN_RATE_LIMIT="100000/minute",
+        AUTH_REFRESH_RATE_LIMIT="100000/minute", **settings,
+    )  # fmt: skip
+    if combination_id(answers).endswith("-redis"):
+        service_env["REDIS_URL"] = redis_url(REDIS_DB)
+        support.flush_redis(service_env["REDIS_URL"])
+    log("migrating (alembic upgrade head)")
+    run([dest / ".venv" / "bin" / "alembic", "upgrade", "head"], cwd=dest, env=service_env)
+    return service_env
+
+
+def bench(answers: dict[str, str], args: Any) -> dict[str, Any]:
+    result, workdir, dest = prepare(answers, args)
+    answers, skip, venv = result["answers"], args.skip, dest / ".venv"
+    (ceiling_dir := workdir / "ceiling").mkdir()
+    (ceiling_dir / "ceiling.py").write_text(CEILING_APP)
     database = answers.get("database", "sqlite")
     with support.throwaway_database(database, f"bench_{os.getpid()}", workdir) as db_url:
-        service_env = clean_env(
-            ENVIRONMENT="development", SQLALCHEMY_DATABASE_URI=db_url, PYTHONDONTWRITEBYTECODE="1",
-            SECRET_KEY=secrets.token_hex(20), REFRESH_TOKEN_SECRET=secrets.token_hex(20),  # 40 each
-            CORS_ORIGINS='["http://localhost:3000"]', AUTH_LOGIN_RATE_LIMIT="100000/minute",
-            AUTH_REFRESH_RATE_LIMIT="100000/minute",
-        )  # fmt: skip
-        if combination_id(answers).endswith("-redis"):
-            service_env["REDIS_URL"] = redis_url(REDIS_DB)
-            support.flush_redis(service_env["REDIS_URL"])
-        log("migrating (alembic upgrade head)")
-        run([venv / "bin" / "alembic", "upgrade", "head"], cwd=dest, env=service_env)
-
+        service_env = migrated_env(answers, dest, db_url)
         log("starting the service and the ceiling (one uvicorn worker each)")
         subject, ceiling = support.free_port(), support.free_port()
         flags = ("--workers", "1", "--no-access-log")
@@ -444,6 +460,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     add("--workdir", type=Path, default=work / "bench")
     add("--project", type=Path, help="benchmark this rendered project instead of rendering")
     add("--label", help="name of the result (default: the combination id)")
+    add("--pages", action="store_true",
+        help="cursor pages on a long list (scripts/bench_pages.py)")  # fmt: skip
+    add("--rows", type=int, default=0,
+        help="--pages: items of the one owner (default: 1e6 on PostgreSQL, 2e5 else)")  # fmt: skip
     add("--summary", action="store_true", help="print every result side by side and exit")
     add("--chart-only", action="store_true", help="redraw the chart and exit")
     args = p.parse_args(argv)
@@ -460,6 +480,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not shutil.which("wrk"):
         log("wrk is not installed. It is a Debian package: apt-get install -y wrk")
         return 2
+    if args.pages:
+        from scripts import bench_pages  # it imports this module
+
+        return bench_pages.run_pages(support.parse_answers(args.answers), args)
     try:
         result = bench(support.parse_answers(args.answers), args)
     except RuntimeError as exc:  # a command, server or database that failed

@@ -1,4 +1,5 @@
-"""scripts/bench_report.py reads the committed results (docs/bench/*.json) as they were written.
+"""scripts/bench_report.py reads the committed results (docs/bench/*.json) as they were written;
+so does scripts/bench_pages.py (docs/bench/pages/*.json).
 
 The benchmark itself needs wrk and minutes of load (`nox -s bench`); its report does not.
 """
@@ -11,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from scripts.bench_pages import PAGES_RESULTS, ROWS
+from scripts.bench_pages import verdicts as pages_verdicts
 from scripts.bench_report import RESULTS, TARGETS, markdown_table, measures, summary_table
 
 COMMITTED = [json.loads(path.read_text()) for path in sorted(RESULTS.glob("*.json"))]
@@ -59,3 +62,15 @@ def test_the_tables_have_a_row_per_target() -> None:
     assert [cell.strip() for cell in summary[0].split("|")[3:-1]] == [
         r["combination"] for r in COMMITTED
     ]
+
+
+PAGES = [json.loads(path.read_text()) for path in sorted(PAGES_RESULTS.glob("*.json"))]
+
+
+@pytest.mark.parametrize("result", PAGES, ids=[r["combination"] for r in PAGES])
+def test_a_committed_pages_result_meets_issue_27s_targets(result: dict[str, Any]) -> None:
+    pages = result["pages"]
+    assert pages_verdicts(pages) == result["measures"]
+    assert all(measure["met"] for measure in result["measures"].values())
+    assert pages["walk"]["rows"] == pages["rows"] == ROWS[result["answers"]["database"]]
+    assert pages["depth"] >= pages["rows"] * 98 // 100

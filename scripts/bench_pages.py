@@ -41,7 +41,8 @@ COUNT_TO = "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq W
 INSERT = {
     "postgresql": f"{COLUMNS} SELECT {{owner}}, 'Item ' || n, 'Benchmark item', now(), now()"
     " FROM generate_series(1, {rows}) AS seq(n); ANALYZE items;",
-    "mysql": f"{COLUMNS} {COUNT_TO} SELECT {{owner}}, CONCAT('Item ', n), 'Benchmark item',"
+    "mysql": "SET SESSION max_recursive_iterations = {rows}; "
+    f"{COLUMNS} {COUNT_TO} SELECT {{owner}}, CONCAT('Item ', n), 'Benchmark item',"
     " UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) FROM seq; ANALYZE TABLE items;",
     "sqlite": f"{COUNT_TO} {COLUMNS} SELECT {{owner}}, 'Item ' || n, 'Benchmark item',"
     " '2026-12-06 00:00:00.000000', '2026-12-06 00:00:00.000000' FROM seq; ANALYZE;",

@@ -3,8 +3,9 @@
 Routes of a `DocumentedRoute` router declare what their signature implies: a body can be
 undecodable, too large or invalid (400, 413, 422), any parameter invalid (422), a path can
 name something that does not exist (404), and each dependency marked with `raises` adds its
-statuses (401 from the current user, 503 from the session, 429 from a rate limit, ...). A
-route lists by hand only what its own code raises, such as a 409.
+statuses (401 from the current user, 503 from the session, 429 from a rate limit, 304, 412
+and 428 from the conditions of app/api/conditional.py, ...) and the headers of a successful
+answer (the ETag). A route lists by hand only what its own code raises, such as a 409.
 
 Each status carries an example of its own, so `/docs` shows a 401 as a 401 (the schema's
 field examples would otherwise stand for every status).

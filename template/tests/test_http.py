@@ -243,6 +243,7 @@ def examples(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
 async def test_each_error_example_matches_its_status(app: FastAPI) -> None:
     codes = {"400": "bad_request", "401": "auth_error", "403": "auth_error", "404": "not_found"}
     codes |= {"409": "conflict", "413": "request_too_large", "422": "validation_error"}
+    codes |= {"412": "precondition_failed", "428": "precondition_required"}
     codes |= {"429": "rate_limited", "503": "service_unavailable"}
 
     found = examples(app.openapi())

@@ -302,6 +302,7 @@ async def test_simple_requests_expose_the_request_id_to_the_allowed_origin(
     exposed = allowed.headers["access-control-expose-headers"].lower()
     assert "x-request-id" in exposed
     assert "retry-after" in exposed
+    assert "etag" in exposed  # a browser app sends it back in If-Match
     assert "access-control-allow-origin" not in other.headers
     assert other.status_code == 200  # CORS is the browser's business, not a server refusal
 

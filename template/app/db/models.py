@@ -23,6 +23,8 @@ class User(Base):
     is_admin: Mapped[bool] = mapped_column(default=False)
     # In every access token as `ver`; bumped to invalidate all of them at once.
     token_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Moves on with every change to what the API shows of the user: its ETag, If-Match.
+    version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # When the owner proved the address (a verification or password-reset link); None if never.
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -41,6 +43,8 @@ class OwnedByUser:
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Moves on with every write: the record's ETag, If-Match (app/services/versions.py).
+    version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     @declared_attr.directive
     @classmethod

@@ -4,16 +4,23 @@ For one engine at a time, in an environment holding that engine's pinned release
 clients conflict: arq caps redis-py below 6, taskiq-redis wants 8), through a real SMTP server
 (aiosmtpd) on loopback and a real Redis:
 
+* **typing**: mypy --strict over ``scripts/queue_probes/<engine>_probe.py`` (a mail job, its
+  enqueue, the worker, written as the service would), and over a copy whose enqueue passes a
+  ``str`` for the job's ``int``: does mypy see the mistake?
 * **throughput**: a worker process (``concurrency`` jobs at a time) is started and warmed up;
   ``JOBS`` mail jobs are enqueued one by one, as an outbox relay would, and the clock stops when
-  the SMTP server holds every message. Once with an ``async def`` task (aiosmtplib), once with a
-  plain ``def`` task (smtplib), run however the engine runs sync code (the sync flavour).
+  the SMTP server holds every message; ``ROUNDS`` times, the median kept. Once with an
+  ``async def`` task (aiosmtplib), once with a plain ``def`` task (smtplib), run however the
+  engine runs sync code (the sync flavour).
 * **redelivery**: ``REDELIVERY_JOBS`` jobs that take 0.2 s each, 4 at a time; half a job after
   a third of the messages arrived, the worker gets ``kill -9`` and a new one starts at once; the
   run counts what arrives within ``REDELIVERY_DEADLINE`` seconds: delivered, lost, duplicated,
   and the seconds from the kill to the last message. Each engine's redelivery knob is set to 5 s.
+* **drain**: ``DRAIN_JOBS`` jobs of 1 s, 4 at a time; half a second in, the worker gets SIGTERM
+  (a grace of 10 s configured): how many arrived before it exited, when it exited, and whether
+  a new worker delivers the rest (none lost, none twice).
 
-    nox -s queues            # every engine, each in its own venv; or one: nox -s "queues(saq)"
+    nox -s queues     # every engine, each in its own venv; one: nox -s "queues(engine='saq')"
 
 writes docs/bench/queues.json (one entry per engine, merged) and prints a markdown table.
 Redis: ``QUEUES_REDIS_URL`` (default redis://127.0.0.1:6379/9), flushed before every run.
@@ -25,15 +32,19 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import signal
 import smtplib
 import socket
+import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from email.message import EmailMessage
 from importlib import metadata
 from pathlib import Path
@@ -43,12 +54,16 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "docs" / "bench" / "queues.json"
 REDIS_URL = os.environ.get("QUEUES_REDIS_URL", "redis://127.0.0.1:6379/9")
 JOBS = int(os.environ.get("QUEUES_JOBS", "500"))
+ROUNDS = int(os.environ.get("QUEUES_ROUNDS", "3"))  # of JOBS each, the median reported
 CONCURRENCY = 10
 REDELIVERY_JOBS = 30
 REDELIVERY_CONCURRENCY = 4
 JOB_SECONDS = 0.2  # a redelivery job's work before its message
 KNOB_SECONDS = 5  # each engine's "a job whose worker vanished runs again after" setting
 REDELIVERY_DEADLINE = 60.0
+DRAIN_JOBS = 8
+DRAIN_JOB_SECONDS = 1.0
+GRACE_SECONDS = 10  # each engine's "finish what runs after SIGTERM" setting
 QUEUE = "bench"
 
 # The pins the ADR was written against; noxfile.py's `queues` session installs them.
@@ -61,7 +76,8 @@ ENGINES: dict[str, list[str]] = {
 }
 # saq 0.26.4 imports typing_extensions without declaring it (a service has it through pydantic);
 # `redis` for flushing the bench's db, in whichever release the engine allows.
-COMMON = ["aiosmtpd==1.4.6", "aiosmtplib==5.1.3", "redis", "typing-extensions"]
+COMMON = ["aiosmtpd==1.4.6", "aiosmtplib==5.1.3", "redis", "typing-extensions", "mypy==2.4.1"]
+PROBES = ROOT / "scripts" / "queue_probes"
 DISTRIBUTIONS = {
     "saq": ["saq", "redis"],
     "taskiq": ["taskiq", "taskiq-redis", "redis"],
@@ -142,7 +158,9 @@ def saq_engine(concurrency: int) -> tuple[type[Producer], Any]:
         queue = Queue.from_url(REDIS_URL, name=QUEUE)
         worker = Worker(
             queue, functions=[("mail_async", mail_async), ("mail_sync", mail_sync)],
-            concurrency=concurrency, timers={"sweep": 1},
+            concurrency=concurrency, shutdown_grace_period_s=GRACE_SECONDS,
+            # SIGTERM waits for the upkeep loops too: worker_info sleeps 10 s by default
+            timers={"sweep": 1, "worker_info": 1, "schedule": 1, "abort": 1},
         )  # fmt: skip
         asyncio.run(worker.start())
 
@@ -150,7 +168,7 @@ def saq_engine(concurrency: int) -> tuple[type[Producer], Any]:
 
 
 def taskiq_engine(concurrency: int) -> tuple[type[Producer], Any]:
-    from taskiq.api import run_receiver_task
+    from taskiq.receiver import Receiver
     from taskiq_redis import RedisStreamBroker
 
     broker = RedisStreamBroker(REDIS_URL, queue_name=QUEUE, idle_timeout=KNOB_SECONDS * 1000)
@@ -177,18 +195,20 @@ def taskiq_engine(concurrency: int) -> tuple[type[Producer], Any]:
             await tasks[flavour].kiq(run, number, seconds)
 
     def work() -> None:
-        async def main() -> None:
+        async def listen() -> None:  # what `taskiq worker` does in each of its processes
+            broker.is_worker_process = True
             await broker.startup()
-            receiver = asyncio.create_task(
-                run_receiver_task(broker, max_async_tasks=concurrency, sync_workers=concurrency)
-            )
-            stop = asyncio.Event()
-            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-            await stop.wait()
-            receiver.cancel()
+            finish = asyncio.Event()
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, finish.set)
+            with ThreadPoolExecutor(concurrency) as executor:
+                receiver = Receiver(
+                    broker, executor=executor, max_async_tasks=concurrency,
+                    wait_tasks_timeout=GRACE_SECONDS,
+                )  # fmt: skip
+                await receiver.listen(finish)
             await broker.shutdown()
 
-        asyncio.run(main())
+        asyncio.run(listen())
 
     return TaskiqProducer, work
 
@@ -225,6 +245,7 @@ def arq_engine(concurrency: int) -> tuple[type[Producer], Any]:
             functions=[func(mail_async, name="mail_async"), func(mail_sync, name="mail_sync")],
             redis_settings=settings, queue_name=QUEUE,
             max_jobs=concurrency, job_timeout=KNOB_SECONDS, poll_delay=0.05,
+            job_completion_wait=GRACE_SECONDS,
         )  # fmt: skip
         worker.run()
 
@@ -235,7 +256,11 @@ def streaq_engine(concurrency: int) -> tuple[type[Producer], Any]:
     from streaq import Worker
 
     worker = Worker(
-        redis_url=REDIS_URL, queue_name=QUEUE, idle_timeout=KNOB_SECONDS, concurrency=concurrency
+        redis_url=REDIS_URL,
+        queue_name=QUEUE,
+        idle_timeout=KNOB_SECONDS,
+        concurrency=concurrency,
+        grace_period=GRACE_SECONDS,
     )
 
     @worker.task(max_tries=5)
@@ -294,7 +319,7 @@ def dramatiq_engine(concurrency: int) -> tuple[type[Producer], Any]:
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         worker.start()
         stop.wait()
-        worker.stop()
+        worker.stop(timeout=GRACE_SECONDS * 1000)
 
     return DramatiqProducer, work
 
@@ -309,7 +334,8 @@ ENGINE_FACTORIES = {
 # What each engine was told so a vanished worker's job runs again (see KNOB_SECONDS), and the
 # default when nobody says anything: read in each release's source.
 REDELIVERY_KNOB = {
-    "saq": "job timeout=5 s, sweep every 1 s (defaults: timeout 10 s, sweep 60 s, retries 1)",
+    "saq": "job timeout=5 s, sweep every 1 s (defaults: timeout 10 s, sweep 60 s, retries 1);"
+    " each stuck job's abort is awaited 5 s, one after another",
     "taskiq": "RedisStreamBroker idle_timeout=5000 ms (default 600000 ms = 10 min)",
     "arq": "job_timeout=5 s -> in-progress key lives 15 s (default job_timeout 300 s -> 310 s)",
     "streaq": "idle_timeout=5 s (default 60 s)",
@@ -400,33 +426,41 @@ def warm_up(engine: str, sink: Sink, producer_cls: type[Producer]) -> None:
 
 def throughput(engine: str, producer_cls: type[Producer], flavour: str) -> dict[str, Any]:
     flush_redis()
+    rounds = []
     with smtp_sink() as (sink, port):
         worker = start_worker(engine, port, CONCURRENCY)
         try:
             warm_up(engine, sink, producer_cls)
-            run = f"tp-{flavour}"
-            start = time.monotonic()
+            for round_ in range(ROUNDS):
+                run = f"tp-{flavour}-{round_}"
+                start = time.monotonic()
 
-            async def go() -> None:
-                async with producer_cls() as producer:
-                    await enqueue_all(producer, flavour, run, JOBS, 0)
+                async def go(run: str = run) -> None:
+                    async with producer_cls() as producer:
+                        await enqueue_all(producer, flavour, run, JOBS, 0)
 
-            asyncio.run(go())
-            enqueued = time.monotonic() - start
-            complete = sink.wait(run, JOBS, start + 120)
-            elapsed = time.monotonic() - start
+                asyncio.run(go())
+                enqueued = time.monotonic() - start
+                complete = sink.wait(run, JOBS, start + 120)
+                elapsed = time.monotonic() - start
+                ids = sink.ids(run)
+                rounds.append(
+                    {
+                        "delivered": len(set(ids)),
+                        "duplicates": len(ids) - len(set(ids)),
+                        "complete": complete,
+                        "enqueue_seconds": round(enqueued, 3),
+                        "seconds": round(elapsed, 3),
+                        "jobs_per_second": round(len(set(ids)) / elapsed, 1),
+                    }
+                )
         finally:
             stop_worker(worker)
-        ids = sink.ids(run)
     return {
         "jobs": JOBS,
         "concurrency": CONCURRENCY,
-        "delivered": len(set(ids)),
-        "duplicates": len(ids) - len(set(ids)),
-        "complete": complete,
-        "enqueue_seconds": round(enqueued, 3),
-        "seconds": round(elapsed, 3),
-        "jobs_per_second": round(len(set(ids)) / elapsed, 1),
+        "jobs_per_second": statistics.median(r["jobs_per_second"] for r in rounds),
+        "rounds": rounds,
     }
 
 
@@ -474,6 +508,50 @@ def redelivery(engine: str, producer_cls: type[Producer]) -> dict[str, Any]:
     }
 
 
+def drain(engine: str, producer_cls: type[Producer]) -> dict[str, Any]:
+    flush_redis()
+    run = "drain"
+    with smtp_sink() as (sink, port):
+        first = start_worker(engine, port, REDELIVERY_CONCURRENCY)
+        second = None
+        try:
+            warm_up(engine, sink, producer_cls)
+
+            async def go() -> None:
+                async with producer_cls() as producer:
+                    await enqueue_all(producer, "async", run, DRAIN_JOBS, DRAIN_JOB_SECONDS)
+
+            asyncio.run(go())
+            time.sleep(DRAIN_JOB_SECONDS / 2)
+            first.send_signal(signal.SIGTERM)
+            stopped = time.monotonic()
+            try:
+                first.wait(timeout=GRACE_SECONDS + 10)
+                exit_seconds: float | None = round(time.monotonic() - stopped, 2)
+            except subprocess.TimeoutExpired:
+                exit_seconds = None
+            at_exit = len(set(sink.ids(run)))
+            second = start_worker(engine, port, REDELIVERY_CONCURRENCY)
+            sink.wait(run, DRAIN_JOBS, time.monotonic() + REDELIVERY_DEADLINE)
+            time.sleep(1)
+        finally:
+            stop_worker(first)
+            if second is not None:
+                stop_worker(second)
+        ids = sink.ids(run)
+    return {
+        "jobs": DRAIN_JOBS,
+        "concurrency": REDELIVERY_CONCURRENCY,
+        "job_seconds": DRAIN_JOB_SECONDS,
+        "grace_seconds": GRACE_SECONDS,
+        "delivered_before_exit": at_exit,
+        "exit_seconds": exit_seconds,
+        "delivered": len(set(ids)),
+        "lost": DRAIN_JOBS - len(set(ids)),
+        "duplicates": len(ids) - len(set(ids)),
+    }
+
+
 def versions(engine: str) -> dict[str, str]:
     found = {}
     for name in DISTRIBUTIONS[engine]:
@@ -482,33 +560,65 @@ def versions(engine: str) -> dict[str, str]:
     return found
 
 
+def mypy_errors(path: Path) -> list[str]:
+    argv = [sys.executable, "-m", "mypy", "--strict", "--cache-dir", os.devnull, path.name]
+    checked = subprocess.run(argv, capture_output=True, text=True, cwd=path.parent, check=False)
+    return [line for line in checked.stdout.splitlines() if ": error:" in line]
+
+
+def typing(engine: str) -> dict[str, Any]:
+    """mypy --strict over scripts/queue_probes/<engine>_probe.py (the job, its enqueue, the
+    worker, as the service would write them), then over a copy whose enqueue passes a `str`
+    where the job takes an `int`: does the engine's API let mypy see it?"""
+    probe = PROBES / f"{engine}_probe.py"
+    errors = mypy_errors(probe)
+    with tempfile.TemporaryDirectory() as tmp:
+        wrong = Path(tmp) / probe.name
+        wrong.write_text(probe.read_text().replace("NUMBER: int = 1", 'NUMBER: str = "1"'))
+        wrong_errors = mypy_errors(wrong)
+    return {
+        "mypy": metadata.version("mypy"),
+        "strict_errors": errors,
+        "wrong_argument_type_caught": len(wrong_errors) > len(errors),
+    }
+
+
 def measure(engine: str) -> dict[str, Any]:
     producer_cls, _ = ENGINE_FACTORIES[engine](CONCURRENCY)
+    load = os.getloadavg()[0]
     return {
         "versions": versions(engine),
         "python": sys.version.split()[0],
+        "load_average_before": round(load, 2),
+        "typing": typing(engine),
         "throughput": {f: throughput(engine, producer_cls, f) for f in ("async", "sync")},
         "redelivery": redelivery(engine, producer_cls),
+        "drain": drain(engine, producer_cls),
+        "load_average_after": round(os.getloadavg()[0], 2),
     }
 
 
 def table(results: dict[str, Any]) -> str:
     rows = [
         "| engine | version | jobs/s async | jobs/s sync | kill -9: delivered / lost / dup"
-        " | kill to last (s) |",
-        "| --- | --- | ---: | ---: | --- | ---: |",
+        " | kill to last (s) | SIGTERM: before exit / lost / dup | mypy --strict errors"
+        " | wrong argument caught |",
+        "| --- | --- | ---: | ---: | --- | ---: | --- | ---: | --- |",
     ]
     for engine, result in results.items():
         if "error" in result:
-            rows.append(f"| {engine} | - | - | - | not measured: {result['error']} | - |")
+            rows.append(f"| {engine} | not measured: {result['error']} |" + " - |" * 7)
             continue
-        tp, rd = result["throughput"], result["redelivery"]
+        tp, rd, ty, dr = (result[k] for k in ("throughput", "redelivery", "typing", "drain"))
         version = ", ".join(f"{k} {v}" for k, v in result["versions"].items())
         rows.append(
             f"| {engine} | {version} | {tp['async']['jobs_per_second']}"
             f" | {tp['sync']['jobs_per_second']}"
             f" | {rd['delivered']} / {rd['lost']} / {rd['duplicates']}"
-            f" | {rd['seconds_from_kill_to_last']} |"
+            f" | {rd['seconds_from_kill_to_last']}"
+            f" | {dr['delivered_before_exit']} / {dr['lost']} / {dr['duplicates']}"
+            f" | {len(ty['strict_errors'])}"
+            f" | {'yes' if ty['wrong_argument_type_caught'] else 'no'} |"
         )
     return "\n".join(rows)
 
@@ -522,7 +632,8 @@ def main() -> int:
     args = parser.parse_args()
     if unknown := set(args.engines) - set(ENGINES):
         parser.error(f"unknown engines: {', '.join(sorted(unknown))}")
-    if args.worker:
+    if args.worker:  # its log on stderr: QUEUES_LOG_LEVEL=INFO shows what each engine does
+        logging.basicConfig(level=os.environ.get("QUEUES_LOG_LEVEL", "WARNING"))
         _, work = ENGINE_FACTORIES[args.worker](args.concurrency)
         work()
         return 0

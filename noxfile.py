@@ -36,7 +36,7 @@ ROOT = Path(__file__).parent
 if str(ROOT) not in sys.path:  # `tests` and `scripts` for a nox outside this repo's venv
     sys.path.insert(0, str(ROOT))
 
-from scripts import lint_rendered
+from scripts import lint_rendered, queue_engines
 from tests.matrix import DEEP, Combination
 from tests.recipe import apply_recipe
 from tests.support import copy_args, flush_redis, redis_url, throwaway_database
@@ -44,8 +44,9 @@ from tests.support import copy_args, flush_redis, redis_url, throwaway_database
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_external_run = True
-# `uv run nox` = the whole test suite; `bench` and `storm` run only when asked for. `matrix`
-# runs the generated, versions, update and contract sessions, one more at a time than cores.
+# `uv run nox` = the whole test suite; `bench`, `storm` and `queues` run only when asked for.
+# `matrix` runs the generated, versions, update and contract sessions, one more at a time than
+# cores.
 nox.options.sessions = ["template", "lint", "docs", "matrix", "browser", "cluster"]
 
 PYTHON = "3.11"
@@ -507,3 +508,16 @@ def storm(session: nox.Session) -> None:
         "python", "-m", "scripts.storm", "--workdir", str(WORK / "storm"),
         *session.posargs,
     )  # fmt: skip
+
+
+@nox.session(python=PYTHON)
+@nox.parametrize("engine", list(queue_engines.ENGINES))
+def queues(session: nox.Session, engine: str) -> None:
+    """The Redis job queue engines of ADR 0017, each in its own venv at its pinned release (their
+    Redis clients conflict): mail jobs per second through a local SMTP server, and what a
+    `kill -9` of a busy worker costs. Merges its figures into docs/bench/queues.json and prints
+    the table. `nox -s queues` runs every engine; only when asked, like `bench`. Redis:
+    QUEUES_REDIS_URL (default db 9, flushed). Details in scripts/queue_engines.py.
+    """
+    session.install(*queue_engines.ENGINES[engine], *queue_engines.COMMON)
+    session.run("python", "-m", "scripts.queue_engines", engine)

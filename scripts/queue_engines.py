@@ -22,7 +22,8 @@ clients conflict: arq caps redis-py below 6, taskiq-redis wants 8), through a re
 
     nox -s queues     # every engine, each in its own venv; one: nox -s "queues(engine='saq')"
 
-writes docs/bench/queues.json (one entry per engine, merged) and prints a markdown table.
+writes docs/bench/queues/engines.json (one entry per engine, merged) and prints a markdown
+table.
 Redis: ``QUEUES_REDIS_URL`` (default redis://127.0.0.1:6379/9), flushed before every run.
 """
 
@@ -51,7 +52,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "docs" / "bench" / "queues.json"
+# a folder of its own: docs/bench/*.json are scripts/bench.py's results, read by bench_report
+RESULTS = ROOT / "docs" / "bench" / "queues" / "engines.json"
 REDIS_URL = os.environ.get("QUEUES_REDIS_URL", "redis://127.0.0.1:6379/9")
 JOBS = int(os.environ.get("QUEUES_JOBS", "500"))
 ROUNDS = int(os.environ.get("QUEUES_ROUNDS", "3"))  # of JOBS each, the median reported
@@ -624,10 +626,12 @@ def table(results: dict[str, Any]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("engines", nargs="*", metavar="ENGINE", help=", ".join(ENGINES))
+    parser.add_argument(
+        "engines", nargs="*", metavar="ENGINE",
+        help=f"any of {', '.join(ENGINES)}; none: print the stored results",
+    )  # fmt: skip
     parser.add_argument("--worker", choices=ENGINES, help=argparse.SUPPRESS)
     parser.add_argument("--concurrency", type=int, default=CONCURRENCY, help=argparse.SUPPRESS)
-    parser.add_argument("--table", action="store_true", help="print the stored results only")
     args = parser.parse_args()
     if unknown := set(args.engines) - set(ENGINES):
         parser.error(f"unknown engines: {', '.join(sorted(unknown))}")

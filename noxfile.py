@@ -514,10 +514,11 @@ def storm(session: nox.Session) -> None:
 @nox.parametrize("engine", list(queue_engines.ENGINES))
 def queues(session: nox.Session, engine: str) -> None:
     """The Redis job queue engines of ADR 0017, each in its own venv at its pinned release (their
-    Redis clients conflict): mail jobs per second through a local SMTP server, and what a
-    `kill -9` of a busy worker costs. Merges its figures into docs/bench/queues.json and prints
-    the table. `nox -s queues` runs every engine; only when asked, like `bench`. Redis:
-    QUEUES_REDIS_URL (default db 9, flushed). Details in scripts/queue_engines.py.
+    Redis clients conflict): mail jobs per second through a local SMTP server, what a `kill -9`
+    and a SIGTERM of a busy worker cost, mypy --strict over a probe. Merges its figures into
+    docs/bench/queues/engines.json and prints the table. `nox -s queues` runs every engine; only
+    when asked, like `bench`. Redis: QUEUES_REDIS_URL (default db 9, flushed). Details in
+    scripts/queue_engines.py.
     """
     session.install(*queue_engines.ENGINES[engine], *queue_engines.COMMON)
     session.run("python", "-m", "scripts.queue_engines", engine)

@@ -22,7 +22,8 @@ clients conflict: arq caps redis-py below 6, taskiq-redis wants 8), through a re
 
     nox -s queues     # every engine, each in its own venv; one: nox -s "queues(engine='saq')"
 
-writes docs/bench/queues.json (one entry per engine, merged) and prints a markdown table.
+writes docs/bench/queues/engines.json (one entry per engine, merged) and prints a markdown
+table.
 Redis: ``QUEUES_REDIS_URL`` (default redis://127.0.0.1:6379/9), flushed before every run.
 """
 
@@ -43,7 +44,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from email.message import EmailMessage
 from importlib import metadata
@@ -51,7 +52,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "docs" / "bench" / "queues.json"
+# a folder of its own: docs/bench/*.json are scripts/bench.py's results, read by bench_report
+RESULTS = ROOT / "docs" / "bench" / "queues" / "engines.json"
 REDIS_URL = os.environ.get("QUEUES_REDIS_URL", "redis://127.0.0.1:6379/9")
 JOBS = int(os.environ.get("QUEUES_JOBS", "500"))
 ROUNDS = int(os.environ.get("QUEUES_ROUNDS", "3"))  # of JOBS each, the median reported
@@ -464,9 +466,17 @@ def throughput(engine: str, producer_cls: type[Producer], flavour: str) -> dict[
     }
 
 
-def redelivery(engine: str, producer_cls: type[Producer]) -> dict[str, Any]:
+Interrupt = Callable[[subprocess.Popen[bytes], Sink, str], tuple[dict[str, Any], float]]
+
+
+def interrupted(
+    engine: str, producer_cls: type[Producer], run: str, count: int, seconds: float,
+    interrupt: Interrupt,
+) -> dict[str, Any]:  # fmt: skip
+    """`count` jobs of `seconds` for a worker running 4 at a time, which `interrupt` strikes
+    (it returns its own figures and the moment it struck); then a new worker, and what arrived
+    within REDELIVERY_DEADLINE of the strike."""
     flush_redis()
-    run = "kill"
     with smtp_sink() as (sink, port):
         first = start_worker(engine, port, REDELIVERY_CONCURRENCY)
         second = None
@@ -475,81 +485,72 @@ def redelivery(engine: str, producer_cls: type[Producer]) -> dict[str, Any]:
 
             async def go() -> None:
                 async with producer_cls() as producer:
-                    await enqueue_all(producer, "async", run, REDELIVERY_JOBS, JOB_SECONDS)
+                    await enqueue_all(producer, "async", run, count, seconds)
 
             asyncio.run(go())
-            sink.wait(run, REDELIVERY_JOBS // 3, time.monotonic() + 30)
-            time.sleep(JOB_SECONDS / 2)  # into the next jobs' work: the kill finds them running
-            first.send_signal(signal.SIGKILL)
-            killed = time.monotonic()
-            first.wait()
-            before_kill = len(set(sink.ids(run)))
+            figures, struck = interrupt(first, sink, run)
             second = start_worker(engine, port, REDELIVERY_CONCURRENCY)
-            sink.wait(run, REDELIVERY_JOBS, killed + REDELIVERY_DEADLINE)
+            sink.wait(run, count, struck + REDELIVERY_DEADLINE)
             time.sleep(1)  # a duplicate arriving just after the last new message still counts
         finally:
             stop_worker(first)
             if second is not None:
                 stop_worker(second)
-        ids = sink.ids(run)
-        last = max((at for mid, at in sink.arrived if mid.startswith(f"<{run}.")), default=killed)
+    ids = sink.ids(run)
+    last = max((at for mid, at in sink.arrived if mid.startswith(f"<{run}.")), default=struck)
     delivered = len(set(ids))
     return {
-        "jobs": REDELIVERY_JOBS,
+        **figures,
+        "jobs": count,
         "concurrency": REDELIVERY_CONCURRENCY,
-        "job_seconds": JOB_SECONDS,
-        "delivered_before_kill": before_kill,
+        "job_seconds": seconds,
         "delivered": delivered,
-        "lost": REDELIVERY_JOBS - delivered,
+        "lost": count - delivered,
         "duplicates": len(ids) - delivered,
-        "seconds_from_kill_to_last": round(last - killed, 2) if delivered > before_kill else None,
+        "seconds_to_last": round(last - struck, 2),
         "deadline_seconds": REDELIVERY_DEADLINE,
+    }
+
+
+def kill(worker: subprocess.Popen[bytes], sink: Sink, run: str) -> tuple[dict[str, Any], float]:
+    sink.wait(run, REDELIVERY_JOBS // 3, time.monotonic() + 30)
+    time.sleep(JOB_SECONDS / 2)  # into the next jobs' work: the kill finds them running
+    worker.send_signal(signal.SIGKILL)
+    killed = time.monotonic()
+    worker.wait()
+    return {"delivered_before_kill": len(set(sink.ids(run)))}, killed
+
+
+def terminate(
+    worker: subprocess.Popen[bytes], sink: Sink, run: str
+) -> tuple[dict[str, Any], float]:
+    time.sleep(DRAIN_JOB_SECONDS / 2)
+    worker.send_signal(signal.SIGTERM)
+    stopped = time.monotonic()
+    try:
+        worker.wait(timeout=GRACE_SECONDS + 10)
+        exit_seconds: float | None = round(time.monotonic() - stopped, 2)
+    except subprocess.TimeoutExpired:
+        exit_seconds = None
+    figures = {"delivered_before_exit": len(set(sink.ids(run))), "exit_seconds": exit_seconds}
+    return {**figures, "grace_seconds": GRACE_SECONDS}, stopped
+
+
+def redelivery(engine: str, producer_cls: type[Producer]) -> dict[str, Any]:
+    result = interrupted(engine, producer_cls, "kill", REDELIVERY_JOBS, JOB_SECONDS, kill)
+    late = result.pop("seconds_to_last")
+    recovered = result["delivered"] > result["delivered_before_kill"]
+    return {
+        **result,
+        "seconds_from_kill_to_last": late if recovered else None,
         "knob": REDELIVERY_KNOB[engine],
     }
 
 
 def drain(engine: str, producer_cls: type[Producer]) -> dict[str, Any]:
-    flush_redis()
-    run = "drain"
-    with smtp_sink() as (sink, port):
-        first = start_worker(engine, port, REDELIVERY_CONCURRENCY)
-        second = None
-        try:
-            warm_up(engine, sink, producer_cls)
-
-            async def go() -> None:
-                async with producer_cls() as producer:
-                    await enqueue_all(producer, "async", run, DRAIN_JOBS, DRAIN_JOB_SECONDS)
-
-            asyncio.run(go())
-            time.sleep(DRAIN_JOB_SECONDS / 2)
-            first.send_signal(signal.SIGTERM)
-            stopped = time.monotonic()
-            try:
-                first.wait(timeout=GRACE_SECONDS + 10)
-                exit_seconds: float | None = round(time.monotonic() - stopped, 2)
-            except subprocess.TimeoutExpired:
-                exit_seconds = None
-            at_exit = len(set(sink.ids(run)))
-            second = start_worker(engine, port, REDELIVERY_CONCURRENCY)
-            sink.wait(run, DRAIN_JOBS, time.monotonic() + REDELIVERY_DEADLINE)
-            time.sleep(1)
-        finally:
-            stop_worker(first)
-            if second is not None:
-                stop_worker(second)
-        ids = sink.ids(run)
-    return {
-        "jobs": DRAIN_JOBS,
-        "concurrency": REDELIVERY_CONCURRENCY,
-        "job_seconds": DRAIN_JOB_SECONDS,
-        "grace_seconds": GRACE_SECONDS,
-        "delivered_before_exit": at_exit,
-        "exit_seconds": exit_seconds,
-        "delivered": len(set(ids)),
-        "lost": DRAIN_JOBS - len(set(ids)),
-        "duplicates": len(ids) - len(set(ids)),
-    }
+    result = interrupted(engine, producer_cls, "drain", DRAIN_JOBS, DRAIN_JOB_SECONDS, terminate)
+    del result["seconds_to_last"], result["deadline_seconds"]
+    return result
 
 
 def versions(engine: str) -> dict[str, str]:
@@ -625,10 +626,12 @@ def table(results: dict[str, Any]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("engines", nargs="*", metavar="ENGINE", help=", ".join(ENGINES))
+    parser.add_argument(
+        "engines", nargs="*", metavar="ENGINE",
+        help=f"any of {', '.join(ENGINES)}; none: print the stored results",
+    )  # fmt: skip
     parser.add_argument("--worker", choices=ENGINES, help=argparse.SUPPRESS)
     parser.add_argument("--concurrency", type=int, default=CONCURRENCY, help=argparse.SUPPRESS)
-    parser.add_argument("--table", action="store_true", help="print the stored results only")
     args = parser.parse_args()
     if unknown := set(args.engines) - set(ENGINES):
         parser.error(f"unknown engines: {', '.join(sorted(unknown))}")

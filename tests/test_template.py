@@ -90,6 +90,23 @@ SWITCHES: list[tuple[str, Any, Any, set[str]]] = [
         },
     ),
     (
+        "opentelemetry",
+        True,
+        False,
+        {"app/core/tracing.py", "tests/otlp.py", "tests/test_tracing.py"}
+        | {
+            f"deploy/observability/{name}"
+            for name in (
+                "README.md",
+                "otel-collector.yaml",
+                "grafana-dashboard.json",
+                "prometheus-alerts.yaml",
+                "prometheus-alerts.test.yaml",
+            )
+        },
+    ),
+    ("sentry", True, False, {"app/core/error_reports.py", "tests/test_error_reports.py"}),
+    (
         "kubernetes",
         True,
         False,

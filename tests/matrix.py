@@ -106,7 +106,8 @@ def deep() -> list[Combination]:
     combos = []
     for cid, data in _core():
         email, otel, sentry = cid in EMAIL_DEEP, cid in OTEL_DEEP, cid in SENTRY_DEEP
-        extra = {"docker": True, "ci": True, "email": email, "opentelemetry": otel, "sentry": sentry}
+        extra = {"docker": True, "ci": True, "email": email}
+        extra |= {"opentelemetry": otel, "sentry": sentry}
         suffix = ("-email" if email else "") + ("-otel" if otel else "")
         suffix += "-sentry" if sentry else ""
         combos.append(Combination(cid + suffix, {**data, **extra}))
@@ -134,7 +135,8 @@ def wide() -> list[Combination]:
         # on for the 1st and 2nd, and the 2nd and 4th, of each four
         extra["opentelemetry"] = index % 4 in (0, 1)
         extra["sentry"] = index % 4 in (1, 3)
-        suffix += ("-otel" if extra["opentelemetry"] else "") + ("-sentry" if extra["sentry"] else "")
+        suffix += "-otel" if extra["opentelemetry"] else ""
+        suffix += "-sentry" if extra["sentry"] else ""
         extra["python_version"] = next(versions)
         combos.append(Combination(cid + suffix, {**data, **extra}))
     return combos

@@ -32,7 +32,7 @@ def promtool(*args: str | Path) -> subprocess.CompletedProcess[str]:
     executable = shutil.which("promtool")
     if executable is None:
         pytest.fail("promtool is missing: apt-get install prometheus (it ships promtool)")
-    return subprocess.run(  # noqa: S603
+    return subprocess.run(
         [executable, *map(str, args)], capture_output=True, text=True, check=False
     )
 

@@ -5,13 +5,15 @@ Two sets are derived from it:
 * ``WIDE`` - every functional combination (database x use_async x rate limiting x docker x ci),
   with ``license`` and ``python_version`` rotated so that every value of theirs appears,
   ``kubernetes`` (asked only with docker) on for half of the docker ones, with and without ci,
-  and ``email`` on for half of them: each core combination renders with and without it.
+  and ``email`` on for half of them: each core combination renders with and without it;
+  ``opentelemetry`` and ``sentry`` on for half of them too, each with and without the other.
   Each is rendered and checked cheaply (no install); tests/test_k8s.py builds and validates the
   manifests of each with kubernetes on.
 * ``DEEP`` - database x use_async x {no rate limiting, memory, redis}: each is installed and run
   through every gate of the rendered project against real PostgreSQL, MariaDB / Redis. ``email``
   is on in two of them (``EMAIL_DEEP``), an async and a sync one on different databases, so the
-  deep set covers it both ways without growing.
+  deep set covers it both ways without growing; ``opentelemetry`` (``OTEL_DEEP``) and
+  ``sentry`` (``SENTRY_DEEP``) likewise.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ OPTIONS: dict[str, tuple[Any, ...]] = {
     "kubernetes": (True, False),
     "ci": (True, False),
     "email": (True, False),
+    "opentelemetry": (True, False),
+    "sentry": (True, False),
     "license": ("MIT", "Apache-2.0", "BSD-3-Clause", "Proprietary"),
     "python_version": ("3.11", "3.12", "3.13", "3.14"),
 }
@@ -44,6 +48,8 @@ DEFAULTS: dict[str, Any] = {
     "kubernetes": False,
     "ci": True,
     "email": False,
+    "opentelemetry": False,
+    "sentry": False,
     "license": "MIT",
     "python_version": "3.12",
 }
@@ -87,17 +93,24 @@ def _core() -> list[tuple[str, dict[str, Any]]]:
     return core
 
 
-# Core combinations that run with email on, their ids suffixed "-email".
+# Core combinations that run with email on, their ids suffixed "-email"; likewise tracing
+# ("-otel": both flavours, with Redis and with mail) and error reports ("-sentry": both
+# flavours, with and without tracing). Ids that sessions name (noxfile.py) keep theirs.
 EMAIL_DEEP = ("sqlite-async-redis", "postgresql-sync-memory")
+OTEL_DEEP = ("sqlite-async-redis", "postgresql-sync-memory", "sqlite-sync-redis")
+SENTRY_DEEP = ("postgresql-sync-memory", "postgresql-async-nolimit")
 
 
 def deep() -> list[Combination]:
     """Installed and run through every gate; docker and ci on so their files are linted too."""
     combos = []
     for cid, data in _core():
-        email = cid in EMAIL_DEEP
+        email, otel, sentry = cid in EMAIL_DEEP, cid in OTEL_DEEP, cid in SENTRY_DEEP
         extra = {"docker": True, "ci": True, "email": email}
-        combos.append(Combination(cid + ("-email" if email else ""), {**data, **extra}))
+        extra |= {"opentelemetry": otel, "sentry": sentry}
+        suffix = ("-email" if email else "") + ("-otel" if otel else "")
+        suffix += "-sentry" if sentry else ""
+        combos.append(Combination(cid + suffix, {**data, **extra}))
     return combos
 
 
@@ -118,6 +131,12 @@ def wide() -> list[Combination]:
         suffix += ("" if ci else "-noci") + ("-email" if email else "")
         extra = {"docker": docker, "kubernetes": kubernetes, "ci": ci, "license": next(licenses)}
         extra["email"] = email
+        # tracing and error reports rotate over the core combinations independently of email:
+        # on for the 1st and 2nd, and the 2nd and 4th, of each four
+        extra["opentelemetry"] = index % 4 in (0, 1)
+        extra["sentry"] = index % 4 in (1, 3)
+        suffix += "-otel" if extra["opentelemetry"] else ""
+        suffix += "-sentry" if extra["sentry"] else ""
         extra["python_version"] = next(versions)
         combos.append(Combination(cid + suffix, {**data, **extra}))
     return combos

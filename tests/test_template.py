@@ -31,6 +31,8 @@ def leftovers(project: Path) -> list[str]:
             text = text.replace("${{", "")  # GitHub's own expressions are meant to stay
         if name.startswith("app/templates/"):  # the service's own Jinja2, rendered at run time
             text = re.sub(r"\{\{ \w+ \}\}", "", text)
+        if name.startswith("deploy/observability/"):  # Prometheus's and Grafana's templates
+            text = re.sub(r"\{\{ \$[\w.]+(?: \| \w+)? \}\}|\{\{\w+\}\}", "", text)
         for number, line in enumerate(text.splitlines(), 1):
             if LEFTOVER.search(line):
                 found.append(f"{name}:{number}: {line.strip()}")
@@ -89,6 +91,23 @@ SWITCHES: list[tuple[str, Any, Any, set[str]]] = [
             for part in ("subject.txt", "txt", "html")
         },
     ),
+    (
+        "opentelemetry",
+        True,
+        False,
+        {"app/core/tracing.py", "tests/otlp.py", "tests/test_tracing.py"}
+        | {
+            f"deploy/observability/{name}"
+            for name in (
+                "README.md",
+                "otel-collector.yaml",
+                "grafana-dashboard.json",
+                "prometheus-alerts.yaml",
+                "prometheus-alerts.test.yaml",
+            )
+        },
+    ),
+    ("sentry", True, False, {"app/core/error_reports.py", "tests/test_error_reports.py"}),
     (
         "kubernetes",
         True,

@@ -51,6 +51,7 @@ COMBINATIONS: dict[str, dict[str, Any]] = {
     "mysql": {"database": "mysql"},
     "email": {"email": True},
     "email, no rate limiting": {"email": True, "rate_limiting": False},
+    "sentry": {"sentry": True},
 }
 _IGNORE = shutil.ignore_patterns(
     ".git", ".venv", ".nox", "site", "__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache"

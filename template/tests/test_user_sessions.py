@@ -4,6 +4,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import event
 
 from app.services.sessions import network
 from tests.helpers import Account, assert_error, bearer, client_from, login, register_and_login
@@ -170,3 +171,28 @@ async def test_sessions_need_a_token(client: httpx.AsyncClient) -> None:
     assert_error(await client.get("/users/me/sessions"), 401, "auth_error")
     assert_error(await client.delete("/users/me/sessions"), 401, "auth_error")
     assert_error(await client.delete("/users/me/sessions/1"), 401, "auth_error")
+
+
+async def test_the_session_is_checked_by_the_query_that_loads_the_user(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """No round trip of its own: the session's existence is part of the user's SELECT."""
+    alice = await register_and_login(client)
+    bind = app.state.read_sessionmaker.kw["bind"]
+    engine = getattr(bind, "sync_engine", bind)  # an AsyncEngine's Engine, or the Engine
+    statements: list[str] = []
+
+    def record(_connection: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = await client.get("/users/me", headers=alice.headers)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+    assert response.status_code == 200
+    touching = [s for s in statements if "users" in s or "sessions" in s]
+    assert len(touching) == 1
+    assert "sessions" in touching[0]
+    assert "users" in touching[0]

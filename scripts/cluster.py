@@ -275,6 +275,7 @@ def main() -> int:
         "ENVIRONMENT": "production",  # production hash parameters and checks, as deployed
         "SECRET_KEY": secrets.token_hex(32),
         "REFRESH_TOKEN_SECRET": secrets.token_hex(32),
+        "MFA_ENCRYPTION_KEY": secrets.token_hex(32),
         "SQLALCHEMY_DATABASE_URI": args.database_url,
         "REDIS_URL": args.redis_url,
         "WEB_CONCURRENCY": str(WORKERS),

@@ -328,6 +328,7 @@ def container_env(project: Path, tmp_path: Path) -> Iterator[dict[str, str]]:
     secrets_ = {
         "SECRET_KEY": secrets.token_hex(20),
         "REFRESH_TOKEN_SECRET": secrets.token_hex(20),
+        "MFA_ENCRYPTION_KEY": secrets.token_hex(32),
         "POSTGRES_PASSWORD": secrets.token_hex(8),
     }
     # Not the environment of the session running this test (nox sets these for its own venv).

@@ -29,6 +29,7 @@ K8S_COMBOS = [c for c in WIDE if c.data.get("kubernetes")]
 SECRET_SETTINGS = {
     "SECRET_KEY",
     "REFRESH_TOKEN_SECRET",
+    "MFA_ENCRYPTION_KEY",
     "SQLALCHEMY_DATABASE_URI",
     "REDIS_URL",
     "FIRST_ADMIN_EMAIL",

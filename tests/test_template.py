@@ -87,7 +87,14 @@ SWITCHES: list[tuple[str, Any, Any, set[str]]] = [
         }
         | {
             f"app/templates/email/{name}.{part}"
-            for name in ("verify_email", "password_reset", "already_registered")
+            for name in (
+                "verify_email",
+                "password_reset",
+                "already_registered",
+                "password_changed",
+                "totp_enabled",
+                "totp_disabled",
+            )
             for part in ("subject.txt", "txt", "html")
         },
     ),

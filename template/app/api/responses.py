@@ -97,6 +97,13 @@ def error_responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
     return responses
 
 
+def with_description(
+    responses: dict[int | str, dict[str, Any]], status_code: int, description: str
+) -> dict[int | str, dict[str, Any]]:
+    """A copy of `responses` in which `status_code` says more than the generic description."""
+    return {**responses, status_code: {**responses[status_code], "description": description}}
+
+
 _RAISES: dict[Callable[..., Any], tuple[int, ...]] = {}
 _SUCCESS_HEADERS: dict[Callable[..., Any], dict[str, Any]] = {}
 

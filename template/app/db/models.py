@@ -11,6 +11,7 @@ MAX_ID = 2_147_483_647
 EMAIL_MAX_LENGTH = 254
 TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 2000
+USER_AGENT_MAX_LENGTH = 255
 
 
 class User(Base):
@@ -28,6 +29,11 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # When the owner proved the address (a verification or password-reset link); None if never.
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # TOTP (app/services/mfa.py): the secret encrypted under MFA_ENCRYPTION_KEY; a second
+    # factor only once confirmed (totp_enabled_at). The last time step used: never twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None]
 
 
 class OwnedByUser:
@@ -60,6 +66,25 @@ class Item(OwnedByUser, Base):
     description: Mapped[str | None] = mapped_column(String(DESCRIPTION_MAX_LENGTH))
 
 
+class UserSession(Base):
+    """A signed-in device: one login and the family of refresh tokens rotated from it.
+
+    Its id is in every access token it issues (`sid`); deleting the row ends it: its refresh
+    tokens go with it (ON DELETE CASCADE) and its access tokens are refused from their next
+    request. `last_used_at` moves at each refresh, not at each request (no write per request).
+    """
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_MAX_LENGTH))
+    # The client's network, not its address: an IPv4 /24 or an IPv6 /48.
+    client: Mapped[str | None] = mapped_column(String(64))
+
+
 class RefreshToken(Base):
     """A refresh token, known only by its keyed hash. Revoked rows stay for reuse detection."""
 
@@ -67,6 +92,9 @@ class RefreshToken(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -87,5 +115,35 @@ class AccountToken(Base):
     purpose: Mapped[str] = mapped_column(String(32))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     token_version: Mapped[int]
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RecoveryCode(Base):
+    """A single-use recovery code of a user with TOTP, known only by its keyed hash (it carries
+    120 random bits: ASVS 5.0 6.5.2 allows a plain keyed hash from 112). Deleted when used."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MfaChallenge(Base):
+    """The second step of a login: a right password waiting for its code (`mfa_token`).
+
+    Known only by its keyed hash; short-lived, deleted when used, and spent after
+    MFA_MAX_ATTEMPTS codes (each counted before it is checked, so guesses sent at once are
+    counted too).
+    """
+
+    __tablename__ = "mfa_challenges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

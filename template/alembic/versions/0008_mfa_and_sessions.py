@@ -6,7 +6,7 @@ known); rotated tokens, kept only to detect reuse, are deleted, as their family 
 Access tokens issued before carry no session and are refused: clients refresh.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-06
 
 """
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 # SQLite tables rebuilt by batch mode keep it (migration 0004): ids are never given out twice.

@@ -39,6 +39,7 @@ class Metrics:
         )
         self.in_flight = self._in_flight_gauge()
         self.in_flight_count = 0
+        self._job_metrics()
         # Bounded like the label set itself: route templates, never raw paths.
         self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
@@ -48,6 +49,31 @@ class Metrics:
         )
         gauge.set_function(lambda: self.in_flight_count)
         return gauge
+
+    def _job_metrics(self) -> None:
+        """The outbox (app/services/jobs.py). The gauges are read from the database by every
+        process's job runner: with several workers a scrape shows the largest live reading."""
+        self.jobs_pending = Gauge(
+            "jobs_pending",
+            "Outbox jobs not yet done (queued, running or waiting to be retried).",
+            registry=self.registry,
+            multiprocess_mode="livemax",
+        )
+        self.jobs_oldest_pending_age = Gauge(
+            "jobs_oldest_pending_age_seconds",
+            "Age of the oldest job not yet done; 0 when there is none.",
+            registry=self.registry,
+            multiprocess_mode="livemax",
+        )
+        self.jobs_dead = Gauge(
+            "jobs_dead_letters",
+            "Jobs given up after JOB_MAX_ATTEMPTS (`python -m app.cli jobs list --dead`).",
+            registry=self.registry,
+            multiprocess_mode="livemax",
+        )
+        self.job_failures = Counter(
+            "job_failures_total", "Failed job attempts, by kind.", ["kind"], registry=self.registry
+        )
 
     @property
     def exposition_registry(self) -> CollectorRegistry:

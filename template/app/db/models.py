@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from app.db.base import Base, UTCDateTime, utcnow
@@ -147,3 +147,30 @@ class MfaChallenge(Base):
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OutboxJob(Base):
+    """Work to do after a commit (a mail today, any job tomorrow), written in the transaction
+    of its cause and run at least once by app/services/jobs.py.
+
+    `run_after` is when it may run next: its creation, the end of a back-off after a failure,
+    or the end of the lease a runner takes while it works on it (a runner that dies leaves the
+    job to be taken again once the lease is over). `payload` (JSON) is emptied once the job is
+    done: what it names (an address) is kept no longer than the work needs.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending, done, dead
+    attempts: Mapped[int] = mapped_column(default=0)
+    run_after: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    request_id: Mapped[str | None] = mapped_column(String(128))  # follows the job into its logs
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+Index("ix_outbox_state_run_after", OutboxJob.state, OutboxJob.run_after)  # the runner's query

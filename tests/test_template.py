@@ -84,6 +84,7 @@ SWITCHES: list[tuple[str, Any, Any, set[str]]] = [
             "app/api/v1/accounts.py",
             "app/schemas/account.py",
             "tests/test_email.py",
+            "tests/test_mail_delivery.py",
         }
         | {
             f"app/templates/email/{name}.{part}"

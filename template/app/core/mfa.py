@@ -9,10 +9,10 @@ from base64 import b32encode, urlsafe_b64decode, urlsafe_b64encode
 
 import pyotp
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import BaseModel, Field, SecretStr, field_validator
+
+from app.core.security import derive_key
 
 TOTP_DIGITS = 6
 TOTP_PERIOD = 30
@@ -51,12 +51,6 @@ class MfaSettings(BaseModel):
         if len(key) != KEY_HEX_LENGTH or any(c not in "0123456789abcdefABCDEF" for c in key):
             raise ValueError("must be 64 hex characters; generate one with `openssl rand -hex 32`")
         return value
-
-
-def derive_key(secret: str, purpose: bytes) -> bytes:
-    """A 32-byte key of its own for `purpose`, from a longer-lived secret (RFC 5869)."""
-    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose)
-    return hkdf.derive(secret.encode())
 
 
 class SecondFactor:

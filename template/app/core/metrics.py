@@ -141,7 +141,7 @@ class MultiprocessMetrics(Metrics):
 
     def use_exemplars(self, source: ExemplarSource) -> None:
         """None: prometheus-client keeps no exemplars in multiprocess mode (its files hold
-        values only), so the latency histogram has none here; the trace id is in the log."""
+        values only). With tracing on, the access log line carries the trace id instead."""
 
 
 class _SizedFilesCollector:

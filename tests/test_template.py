@@ -103,7 +103,7 @@ SWITCHES: list[tuple[str, Any, Any, set[str]]] = [
         "opentelemetry",
         True,
         False,
-        {"app/core/tracing.py", "tests/otlp.py", "tests/test_tracing.py"}
+        {"app/core/tracing.py", "tests/otlp.py", "tests/test_tracing.py", "tests/traced_job.py"}
         | {
             f"deploy/observability/{name}"
             for name in (

@@ -8,13 +8,15 @@ service starts, never while it runs: counts of workers that died stay in the tot
 """
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 from prometheus_client.metrics_core import Metric
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# The labels of an exemplar (the trace and span of one observation), or None for none.
+ExemplarSource = Callable[[], dict[str, str] | None]
 
 
 class Metrics:
@@ -42,6 +44,7 @@ class Metrics:
         self._job_metrics()
         # Bounded like the label set itself: route templates, never raw paths.
         self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        self._exemplar: ExemplarSource | None = None
 
     def _in_flight_gauge(self) -> Gauge:
         gauge = Gauge(
@@ -80,6 +83,12 @@ class Metrics:
         """What a scrape of /metrics shows."""
         return self.registry
 
+    def use_exemplars(self, source: ExemplarSource) -> None:
+        """Mark each latency observation with `source()` (with tracing on, the ids of the
+        request's sampled span), shown to scrapers that ask for OpenMetrics: a slow bucket
+        links to a trace of it."""
+        self._exemplar = source
+
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         key = (method, route, status)
         children = self._children.get(key)
@@ -90,7 +99,7 @@ class Metrics:
             )
             self._children[key] = children
         children[0].inc()
-        children[1].observe(seconds)
+        children[1].observe(seconds, self._exemplar() if self._exemplar else None)
 
 
 class MultiprocessMetrics(Metrics):
@@ -129,6 +138,10 @@ class MultiprocessMetrics(Metrics):
     @property
     def exposition_registry(self) -> CollectorRegistry:
         return self._exposition
+
+    def use_exemplars(self, source: ExemplarSource) -> None:
+        """None: prometheus-client keeps no exemplars in multiprocess mode (its files hold
+        values only). With tracing on, the access log line carries the trace id instead."""
 
 
 class _SizedFilesCollector:

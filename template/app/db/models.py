@@ -169,6 +169,9 @@ class OutboxJob(Base):
     run_after: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str | None] = mapped_column(String(200))
     request_id: Mapped[str | None] = mapped_column(String(128))  # follows the job into its logs
+    # The W3C trace context (JSON) of the request that queued it, when tracing is on: the job's
+    # span continues that trace. Text: a `tracestate` has no length the service controls.
+    trace_context: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

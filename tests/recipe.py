@@ -171,7 +171,9 @@ JOB_ROUTE = """\
     jobs: JobsDep,
     background: BackgroundTasks,
 ) -> ItemPublic:
-    item = [[ await_ ]]webhook.create_item(session, user, body.model_dump())
+    item = [[ await_ ]]owned.create_owned(
+        session, Item, user, body.model_dump(), before_commit=webhook.queue_event
+    )
     background.add_task(jobs.run_due)  # the event leaves right after the response
     etag.tag(item)
     return ItemPublic.model_validate(item)

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from tests.recipe import (
     FIXTURES,
@@ -26,6 +29,7 @@ from tests.recipe import (
 from tests.support import ROOT, Renders
 
 PAGE = ROOT / "docs" / "service" / "add-a-resource.md"
+JOB_PAGE = ROOT / "docs" / "service" / "add-a-job.md"
 # ```python title="app/api/v1/projects.py" ... ```: a whole file of the recipe, as shown
 CODE_BLOCK = re.compile(r'^```python title="(?P<path>[^"]+)"\n(?P<code>.*?)^```$', re.M | re.S)
 FIGURE = re.compile(r"^\| `(?P<path>[^`]+)` \| (?P<lines>\d+) \|$", re.M)
@@ -36,17 +40,22 @@ def _normalized(figures: dict[str, int]) -> dict[str, int]:
     return {MIGRATION_NAME.sub("alembic/versions/N_projects.py", k): v for k, v in figures.items()}
 
 
+@pytest.mark.parametrize(
+    ("page", "recipe"),
+    [(PAGE, apply_recipe), (JOB_PAGE, apply_job_recipe)],
+    ids=["resource", "job"],
+)
 def test_the_page_states_the_files_and_lines_the_recipe_adds(
-    render: Renders, tmp_path: Path
+    render: Renders, tmp_path: Path, page: Path, recipe: Callable[..., dict[str, int]]
 ) -> None:
     project = tmp_path / "project"
     shutil.copytree(render(), project)
 
-    added = apply_recipe(project, use_async=True)
+    added = recipe(project, use_async=True)
 
-    stated = {match["path"]: int(match["lines"]) for match in FIGURE.finditer(PAGE.read_text())}
+    stated = {match["path"]: int(match["lines"]) for match in FIGURE.finditer(page.read_text())}
     assert _normalized(added) == _normalized(stated)
-    assert f"**{len(added)} files** | **{sum(added.values())}**" in PAGE.read_text()
+    assert f"**{len(added)} files** | **{sum(added.values())}**" in page.read_text()
 
 
 def test_the_page_shows_the_recipes_files() -> None:
@@ -83,21 +92,7 @@ def test_the_recipe_follows_the_newest_migration(render: Renders, tmp_path: Path
 
 # --- docs/service/add-a-job.md ---
 
-JOB_PAGE = ROOT / "docs" / "service" / "add-a-job.md"
 JOB_EDITS = (JOB_SETTINGS, JOB_ROUTE, JOB_INSTALL, JOB_DEPENDENCY)
-
-
-def test_the_job_page_states_the_files_and_lines_the_recipe_adds(
-    render: Renders, tmp_path: Path
-) -> None:
-    project = tmp_path / "project"
-    shutil.copytree(render(), project)
-
-    added = apply_job_recipe(project, use_async=True)
-
-    page = JOB_PAGE.read_text()
-    assert added == {match["path"]: int(match["lines"]) for match in FIGURE.finditer(page)}
-    assert f"**{len(added)} files** | **{sum(added.values())}**" in page
 
 
 def test_the_job_page_shows_the_recipes_files_and_edits() -> None:

@@ -38,7 +38,7 @@ if str(ROOT) not in sys.path:  # `tests` and `scripts` for a nox outside this re
 
 from scripts import lint_rendered, queue_engines
 from tests.matrix import DEEP, Combination
-from tests.recipe import apply_recipe
+from tests.recipe import apply_job_recipe, apply_recipe
 from tests.support import copy_args, flush_redis, redis_url, throwaway_database
 
 nox.options.default_venv_backend = "uv"
@@ -105,9 +105,13 @@ def generated(session: nox.Session, combo: Combination) -> None:
     start = time.perf_counter()
     render(session, combo, dest)
     session.log(f"render time: {time.perf_counter() - start:.1f}s")
-    # docs/service/add-a-resource.md, applied as a team would: the gates cover it too
-    added = apply_recipe(dest, use_async=combo.data["use_async"])
-    session.log(f"recipe: {len(added)} files touched, {sum(added.values())} lines added")
+    # docs/service/add-a-resource.md and add-a-job.md, applied one after the other as a team
+    # would: the gates cover them too
+    for recipe in (apply_recipe, apply_job_recipe):
+        added = recipe(dest, use_async=combo.data["use_async"])
+        session.log(
+            f"{recipe.__name__}: {len(added)} files touched, {sum(added.values())} lines added"
+        )
     run_gates(session, combo, dest, redis_db=REDIS_DBS.get(combo.id, 0))
 
 

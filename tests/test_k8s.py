@@ -316,9 +316,6 @@ def test_a_daily_cronjob_prunes_tokens_as_the_migration_job_runs(project: Path) 
 
 WORKER_COMMAND = ["python", "-m", "app.worker"]
 ALIVE = [*WORKER_COMMAND, "--alive"]
-# What the worker's SIGTERM waits for jobs in flight (streaq's grace period).
-# TODO(merge): read it from the rendered app/worker.py or its setting once wip-queue is in.
-WORKER_GRACE_SECONDS = 25
 
 
 @pytest.fixture(
@@ -402,13 +399,14 @@ def test_the_worker_runs_the_apis_image_and_settings_with_a_heartbeat_probe(
     # The heartbeat file (WORKER_HEARTBEAT_FILE, /tmp/worker-heartbeat by default) and the
     # metrics directory the entry point creates live on a writable emptyDir.
     config = by_kind(objects)["ConfigMap"]["data"]
-    heartbeat = config.get("WORKER_HEARTBEAT_FILE", "/tmp/worker-heartbeat")
+    heartbeat = config["WORKER_HEARTBEAT_FILE"]
     mounts = {m["mountPath"]: m["name"] for m in worker["volumeMounts"]}
     volumes = {v["name"]: v for v in pod["volumes"]}
     for path in (heartbeat, config["PROMETHEUS_MULTIPROC_DIR"]):
         mount = next(m for m in mounts if path.startswith(m.rstrip("/") + "/"))
         assert "emptyDir" in volumes[mounts[mount]], path
-    assert pod["terminationGracePeriodSeconds"] > WORKER_GRACE_SECONDS
+    # SIGTERM: Kubernetes kills only after the grace the worker gives its jobs in flight.
+    assert pod["terminationGracePeriodSeconds"] > int(config["WORKER_GRACE_SECONDS"])
     # Like the API's pods, it starts only once the schema is at its release's head.
     assert pod["initContainers"] == api_pod["initContainers"]
 

@@ -474,7 +474,8 @@ def test_cmd_and_healthcheck_work(
 
 # --- the job worker (task_queue=redis) --------------------------------------------------------
 
-# TODO(merge): the worker's grace period from the rendered app/worker.py or its setting.
+# WORKER_GRACE_SECONDS's default (wip-queue's Settings).
+# TODO(merge): read it from the rendered app/core/config.py.
 WORKER_GRACE_SECONDS = 25
 
 

@@ -135,6 +135,10 @@ def settings_fields(project: Path) -> set[str]:
 
 
 def test_every_setting_comes_from_the_configmap_or_the_secret(project: Path) -> None:
+    settings_come_from_the_configmap_or_the_secret(project)
+
+
+def settings_come_from_the_configmap_or_the_secret(project: Path) -> None:
     objects = by_kind(build(project, "prod"))
     config = set(objects["ConfigMap"]["data"])
     secret_readme = (project / "deploy" / "k8s" / "README.md").read_text()
@@ -357,6 +361,13 @@ def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
 def pod_labels(obj: dict[str, Any]) -> dict[str, str]:
     template = obj["spec"].get("jobTemplate", {}).get("spec", obj["spec"])["template"]
     return dict(template["metadata"]["labels"])
+
+
+def test_every_setting_of_the_worker_comes_from_the_configmap_or_the_secret(
+    worker_project: Path,
+) -> None:
+    """The worker's own settings (WORKER_*) too, and REDIS_URL from the Secret."""
+    settings_come_from_the_configmap_or_the_secret(worker_project)
 
 
 def test_the_worker_builds_and_validates_strictly(worker_project: Path) -> None:

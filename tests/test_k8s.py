@@ -401,6 +401,9 @@ def test_the_worker_runs_the_apis_image_and_settings_with_a_heartbeat_probe(
     assert "ports" not in worker, "the worker serves nothing"
     assert worker["livenessProbe"]["exec"]["command"] == ALIVE
     assert worker["startupProbe"]["exec"]["command"] == ALIVE
+    # A check imports the app in a new interpreter: seconds of CPU on a busy node.
+    for probe in ("startupProbe", "livenessProbe"):
+        assert worker[probe]["timeoutSeconds"] >= 10, probe
     # No Service routes to it: readiness would only start one more interpreter per period.
     assert "readinessProbe" not in worker
     assert worker["securityContext"] == api["securityContext"]

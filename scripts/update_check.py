@@ -305,6 +305,8 @@ def switch_for(data: dict[str, Any]) -> dict[str, Any]:
         switched["rate_limit_storage"] = {"memory": "redis", "redis": "memory"}[storage]
     if not data.get("email", False):
         switched["email"] = True
+    if data.get("task_queue", "none") == "none":
+        switched["task_queue"] = "redis"
     return switched
 
 

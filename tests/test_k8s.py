@@ -66,10 +66,17 @@ def schema_errors(document: str, version: str) -> str | None:
     return None
 
 
-def by_kind(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    kinds = [obj["kind"] for obj in objects]
+def component(obj: dict[str, Any]) -> str | None:
+    return obj["metadata"].get("labels", {}).get("app.kubernetes.io/component")
+
+
+def by_kind(objects: list[dict[str, Any]], worker: bool = False) -> dict[str, dict[str, Any]]:
+    """The API's objects (and the shared ones) by kind, or with `worker` the job worker's
+    (task_queue=redis): each side has at most one object of a kind."""
+    chosen = [obj for obj in objects if (component(obj) == "worker") == worker]
+    kinds = [obj["kind"] for obj in chosen]
     assert len(kinds) == len(set(kinds)), kinds
-    return {obj["kind"]: obj for obj in objects}
+    return {obj["kind"]: obj for obj in chosen}
 
 
 @pytest.mark.parametrize("combo", K8S_COMBOS, ids=[c.id for c in K8S_COMBOS])
@@ -128,6 +135,10 @@ def settings_fields(project: Path) -> set[str]:
 
 
 def test_every_setting_comes_from_the_configmap_or_the_secret(project: Path) -> None:
+    settings_come_from_the_configmap_or_the_secret(project)
+
+
+def settings_come_from_the_configmap_or_the_secret(project: Path) -> None:
     objects = by_kind(build(project, "prod"))
     config = set(objects["ConfigMap"]["data"])
     secret_readme = (project / "deploy" / "k8s" / "README.md").read_text()
@@ -303,3 +314,178 @@ def test_a_daily_cronjob_prunes_tokens_as_the_migration_job_runs(project: Path) 
         assert every_day == ["*", "*", "*"] and minute.isdigit() and hour.isdigit()
         assert cron["concurrencyPolicy"] == "Forbid"
         assert pod["spec"]["restartPolicy"] == "Never"
+
+
+# --- the job worker (task_queue=redis) --------------------------------------------------------
+
+WORKER_COMMAND = ["python", "-m", "app.worker"]
+ALIVE = [*WORKER_COMMAND, "--alive"]
+
+
+@pytest.fixture(
+    scope="module",
+    params=[("postgresql", "memory", True), ("mysql", "redis", False)],
+    ids=["postgresql-memory-email", "mysql-redis"],
+)
+def worker_project(request: pytest.FixtureRequest, render: Renders) -> Path:
+    """Rate-limit counters in memory: Redis is there for the queue alone."""
+    database, storage, email = request.param
+    return render(
+        kubernetes=True,
+        task_queue="redis",
+        database=database,
+        rate_limiting=True,
+        rate_limit_storage=storage,
+        email=email,
+    )
+
+
+def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """A label selector (matchLabels and matchExpressions, all four operators) against labels."""
+    if not selector.get("matchLabels", {}).items() <= labels.items():
+        return False
+    for expression in selector.get("matchExpressions", []):
+        key, operator, values = expression["key"], expression["operator"], expression.get("values")
+        present = key in labels
+        if operator == "In" and not (present and labels[key] in values):
+            return False
+        if operator == "NotIn" and present and labels[key] in values:
+            return False
+        if operator == "Exists" and not present:
+            return False
+        if operator == "DoesNotExist" and present:
+            return False
+    return True
+
+
+def pod_labels(obj: dict[str, Any]) -> dict[str, str]:
+    template = obj["spec"].get("jobTemplate", {}).get("spec", obj["spec"])["template"]
+    return dict(template["metadata"]["labels"])
+
+
+def test_every_setting_of_the_worker_comes_from_the_configmap_or_the_secret(
+    worker_project: Path,
+) -> None:
+    """The worker's own settings (WORKER_*) too, and REDIS_URL from the Secret."""
+    settings_come_from_the_configmap_or_the_secret(worker_project)
+
+
+def test_the_worker_builds_and_validates_strictly(worker_project: Path) -> None:
+    for overlay in OVERLAYS:
+        objects = build(worker_project, overlay)
+        worker = by_kind(objects, worker=True)
+        assert set(worker) >= {"Deployment", "NetworkPolicy"}, overlay
+        for obj in objects:
+            document = json.dumps(obj, sort_keys=True)
+            for version in KUBERNETES_VERSIONS:
+                if error := schema_errors(document, version):
+                    pytest.fail(f"{overlay}, Kubernetes {version}: {error}")
+
+
+def test_the_worker_runs_the_apis_image_and_settings_with_a_heartbeat_probe(
+    worker_project: Path,
+) -> None:
+    objects = build(worker_project, "prod")
+    api_deployment = by_kind(objects)["Deployment"]
+    deployment = by_kind(objects, worker=True)["Deployment"]
+    pod, api_pod = (
+        deployment["spec"]["template"]["spec"],
+        api_deployment["spec"]["template"]["spec"],
+    )
+    worker = next(c for c in pod["containers"] if c["name"] == "worker")
+    api = next(c for c in api_pod["containers"] if c["name"] == "api")
+    assert worker["command"] == WORKER_COMMAND
+    assert "args" not in worker
+    assert worker["image"] == api["image"], "the release's image"
+    assert worker["envFrom"] == api["envFrom"], "the API's ConfigMap and Secret"
+    assert "ports" not in worker, "the worker serves nothing"
+    assert worker["livenessProbe"]["exec"]["command"] == ALIVE
+    assert worker["startupProbe"]["exec"]["command"] == ALIVE
+    # A check imports the app in a new interpreter: seconds of CPU on a busy node.
+    for probe in ("startupProbe", "livenessProbe"):
+        assert worker[probe]["timeoutSeconds"] >= 10, probe
+    # No Service routes to it: readiness would only start one more interpreter per period.
+    assert "readinessProbe" not in worker
+    assert worker["securityContext"] == api["securityContext"]
+    assert pod["securityContext"] == api_pod["securityContext"]
+    assert pod["automountServiceAccountToken"] is False
+    assert worker["resources"]["requests"] and worker["resources"]["limits"]["memory"]
+    # The heartbeat file (WORKER_HEARTBEAT_FILE, /tmp/worker-heartbeat by default) and the
+    # metrics directory the entry point creates live on a writable emptyDir.
+    config = by_kind(objects)["ConfigMap"]["data"]
+    heartbeat = config["WORKER_HEARTBEAT_FILE"]
+    mounts = {m["mountPath"]: m["name"] for m in worker["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    for path in (heartbeat, config["PROMETHEUS_MULTIPROC_DIR"]):
+        mount = next(m for m in mounts if path.startswith(m.rstrip("/") + "/"))
+        assert "emptyDir" in volumes[mounts[mount]], path
+    # SIGTERM: Kubernetes kills only after the grace the worker gives its jobs in flight.
+    assert pod["terminationGracePeriodSeconds"] > int(config["WORKER_GRACE_SECONDS"])
+    # Like the API's pods, it starts only once the schema is at its release's head.
+    assert pod["initContainers"] == api_pod["initContainers"]
+
+
+def test_the_worker_has_its_own_disruption_budget_and_replica_count(worker_project: Path) -> None:
+    prod = build(worker_project, "prod")
+    deployment = by_kind(prod, worker=True)["Deployment"]
+    budget = by_kind(prod, worker=True)["PodDisruptionBudget"]
+    api_budget = by_kind(prod)["PodDisruptionBudget"]
+    workers = pod_labels(deployment)
+    assert selects(budget["spec"]["selector"], workers)
+    assert selects(deployment["spec"]["selector"], workers)
+    assert not selects(api_budget["spec"]["selector"], workers), "the API's budget"
+    for obj in prod:
+        if obj["kind"] in ("Deployment", "Job") and obj is not deployment:
+            assert not selects(budget["spec"]["selector"], pod_labels(obj)), obj["metadata"]
+    assert budget["spec"]["maxUnavailable"] == 1
+    assert deployment["spec"]["replicas"] >= 2, "a node drain leaves a worker running"
+    assert "HorizontalPodAutoscaler" not in by_kind(prod, worker=True)
+    dev = build(worker_project, "dev")
+    assert by_kind(dev, worker=True)["Deployment"]["spec"]["replicas"] == 1
+    assert "PodDisruptionBudget" not in by_kind(dev, worker=True), "nothing blocks a drain"
+    dev_requests = by_kind(dev, worker=True)["Deployment"]["spec"]["template"]["spec"]
+    assert (
+        dev_requests["containers"][0]["resources"]
+        != (deployment["spec"]["template"]["spec"]["containers"][0]["resources"])
+    )
+
+
+def test_the_worker_admits_nothing_and_reaches_what_the_api_reaches(worker_project: Path) -> None:
+    for overlay in OVERLAYS:
+        objects = build(worker_project, overlay)
+        worker_deployment = by_kind(objects, worker=True)["Deployment"]
+        policy = by_kind(objects, worker=True)["NetworkPolicy"]
+        api_policy = by_kind(objects)["NetworkPolicy"]
+        workers = pod_labels(worker_deployment)
+        assert selects(policy["spec"]["podSelector"], workers)
+        # Listing Ingress with no rule denies every connection; policies add up, so the API's
+        # (port 8000 open to two namespaces) must not select the worker's pods.
+        assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
+        assert "ingress" not in policy["spec"]
+        assert not selects(api_policy["spec"]["podSelector"], workers), overlay
+        for obj in objects:
+            if obj["kind"] in ("Deployment", "Job") and obj is not worker_deployment:
+                assert selects(api_policy["spec"]["podSelector"], pod_labels(obj)), obj["metadata"]
+                assert not selects(policy["spec"]["podSelector"], pod_labels(obj))
+        assert policy["spec"]["egress"] == api_policy["spec"]["egress"]
+        # DNS, the database, Redis (even with the rate-limit counters in memory), SMTP.
+        ports = named_ports(worker_project, by_kind(objects)["ConfigMap"]["data"])
+        assert ports["REDIS_URL"] == 6379
+        assert egress_ports(policy) == {53} | set(ports.values())
+
+
+def test_the_workers_scheduler_replaces_the_prune_cronjob(
+    worker_project: Path, render: Renders
+) -> None:
+    """One pruning mechanism per mode: the CronJob without a worker, its cron with one."""
+    base = worker_project / "deploy" / "k8s" / "base"
+    assert (base / "worker.yaml").is_file()
+    assert not (base / "prune-tokens-cronjob.yaml").exists()
+    for overlay in OVERLAYS:
+        assert "CronJob" not in {obj["kind"] for obj in build(worker_project, overlay)}
+    readme = (worker_project / "deploy" / "k8s" / "README.md").read_text()
+    assert "prune-tokens" in readme and "CronJob `" not in readme
+    without = render(kubernetes=True, database="postgresql")
+    assert not (without / "deploy" / "k8s" / "base" / "worker.yaml").exists()
+    assert "CronJob" in {obj["kind"] for obj in build(without, "prod")}
+    assert "worker" not in json.dumps(build(without, "prod"))

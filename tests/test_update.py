@@ -128,6 +128,9 @@ SWITCHES = [
     pytest.param({}, {"database": "postgresql"}, id="sqlite-to-postgresql"),
     pytest.param({}, {"database": "mysql"}, id="sqlite-to-mysql"),
     pytest.param({}, {"use_async": False}, id="async-to-sync"),
+    pytest.param(
+        {"kubernetes": True, "database": "postgresql"}, {"task_queue": "redis"}, id="queue-on"
+    ),
 ]
 
 
@@ -148,6 +151,40 @@ def test_answer_changed_through_update_equals_fresh_render(
     fresh = tmp_path / "fresh" / "my-service"
     render(template_repo, "v1.0.0", fresh, {**start, **switch})
     assert compare_trees(project, fresh) == []
+
+
+def test_a_team_that_turns_the_queue_on_later_gets_a_worker(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    """A service rendered with the defaults and edited by its team: `copier update --data
+    task_queue=redis` merges without a conflict, keeps the edits, and adds the worker to
+    compose and Kubernetes, and drops the CronJob that the worker's scheduler replaces."""
+    start = {"kubernetes": True, "database": "postgresql"}
+    project = rendered(template_repo, tmp_path, start)
+    assert "worker" not in yaml.safe_load((project / "docker-compose.yml").read_text())["services"]
+    evidence = make_user_edits(project, ROOT / "tests" / "fixtures" / "update")
+    touched = set(git(project, "diff", "--name-only", "HEAD~1", "HEAD").splitlines())
+
+    update(project, data={"task_queue": "redis"}, vcs_ref="v1.0.0")
+
+    assert find_conflicts(project) == []
+    for rel, lines in evidence.items():
+        assert set(lines) <= set((project / rel).read_text().splitlines()), rel
+    assert yaml.safe_load((project / ".copier-answers.yml").read_text())["task_queue"] == "redis"
+    services = yaml.safe_load((project / "docker-compose.yml").read_text())["services"]
+    assert services["worker"]["command"] == ["python", "-m", "app.worker"]
+    assert "redis" in services
+    base = project / "deploy" / "k8s" / "base"
+    assert "worker.yaml" in (base / "kustomization.yaml").read_text()
+    assert (base / "worker.yaml").is_file()
+    assert not (base / "prune-tokens-cronjob.yaml").exists()
+    # TODO(merge): app/worker.py (wip-queue) must appear too:
+    # assert (project / "app" / "worker.py").is_file()
+    # Every file the team left alone is what a fresh render with the queue gives.
+    fresh = tmp_path / "fresh" / "my-service"
+    render(template_repo, "v1.0.0", fresh, {**start, "task_queue": "redis"})
+    differences = compare_trees(project, fresh)
+    assert [d for d in differences if d.split(": ", 1)[1] not in touched] == []
 
 
 def test_defaults_render_without_trust(tmp_path: Path, template_repo: Path) -> None:

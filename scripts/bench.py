@@ -506,10 +506,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not shutil.which("wrk"):
         log("wrk is not installed. It is a Debian package: apt-get install -y wrk")
         return 2
-    if args.floor or args.reset:
+    if args.floor or args.ab:
         from scripts import bench_floor  # it imports this module
 
-        run_mode = bench_floor.run_floor if args.floor else bench_floor.run_reset
+        run_mode = bench_floor.run_floor if args.floor else bench_floor.run_ab
         try:
             return run_mode(support.parse_answers(args.answers), args)
         except RuntimeError as exc:

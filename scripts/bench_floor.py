@@ -9,11 +9,13 @@ one's start-up to its first 200 of the page (alternately), and the warmed worker
 `--floor-requests` more requests. Ratios are medians of the rounds' own ratios.
 Writes docs/bench/floor/<combination>.json.
 
-`python -m scripts.bench --reset --baseline REF database=postgresql email=true`: alternating
-rounds of `POST /api/v1/auth/password-reset`, a new address per request, on this ref's render
-and REF's, each on its own database with PostgreSQL's durable commit (the bench's databases
-otherwise run `synchronous_commit=off`; `--synchronous-commit off` measures that, to show the
-fsync's share). Writes docs/bench/floor/reset-<combination>.json.
+`python -m scripts.bench --ab ROUTE --baseline REF database=postgresql ...`: alternating rounds
+of one route on this ref's render and REF's, each on its own database with PostgreSQL's durable
+commit (the bench's databases otherwise run `synchronous_commit=off`; `--synchronous-commit
+off` measures that, to show the fsync's share): `items` (`GET /api/v1/items`, 10 items),
+`create` (`POST /api/v1/items`), `reset` (`POST /api/v1/auth/password-reset`, a new address per
+request; `email=true`). The A/B of a change, and issue 30's measure. Writes
+docs/bench/floor/ab-<route>-<combination>.json.
 """
 
 from __future__ import annotations
@@ -271,39 +273,53 @@ def write(result: dict[str, Any], out: Path, summary: str) -> int:
 
 
 @contextlib.contextmanager
-def reset_database(name: str, workdir: Path, durable: bool) -> Iterator[str]:
+def ab_database(name: str, workdir: Path, durable: bool) -> Iterator[str]:
     with support.throwaway_database("postgresql", name, workdir) as db_url:
         if durable:  # production's commit: the bench's databases skip the WAL flush
             SERVERS["postgresql"].execute(f"ALTER DATABASE {name} RESET synchronous_commit")
         yield db_url
 
 
-def run_reset(answers: dict[str, str], args: Any) -> int:
+ROUTES = {  # --ab: what each side serves: path, its wrk script, whether it needs seeding
+    "items": ("/api/v1/items", "", True),
+    "create": ("/api/v1/items", POST_ITEM, True),
+    "reset": ("/api/v1/auth/password-reset", POST_RESET, False),
+}
+
+
+def run_ab(answers: dict[str, str], args: Any) -> int:
+    """`--ab ROUTE`: ROUTE on this ref's render and on `--baseline`'s, rounds in turn."""
     if not args.baseline:
-        log("--reset measures against --baseline REF")
+        log("--ab measures against --baseline REF")
         return 2
     result, workdir, dest = bench.prepare(answers, args)
     answers = result["answers"]
-    result["synchronous_commit"] = args.synchronous_commit
+    result["route"], result["synchronous_commit"] = args.ab, args.synchronous_commit
     log(f"rendering and installing the baseline, {args.baseline}")
     support.render(answers, baseline := workdir / "baseline", args.baseline)
     run(["uv", "sync", "--python", args.python], cwd=baseline, timeout=900)
     durable = args.synchronous_commit == "on"
+    path, lua, seeded = ROUTES[args.ab]
     name = f"{bench.DB_PREFIX}_{os.getpid()}"
     flags = ("--workers", "1", "--no-access-log")
     with contextlib.ExitStack() as stack:
         targets: dict[str, tuple[str, str | None, str]] = {}
         for side, project in (("head", dest), ("baseline", baseline)):
-            db_url = stack.enter_context(reset_database(f"{name}_{side}", workdir, durable))
-            env = bench.migrated_env(answers, project, db_url, **UNLIMITED)
+            db_url = stack.enter_context(ab_database(f"{name}_{side}", workdir, durable))
+            env = bench.migrated_env(answers, project, db_url, ACCESS_TOKEN_EXPIRE_MINUTES="1440",
+                                     **UNLIMITED)  # fmt: skip
             port = support.free_port()
             argv = support.uvicorn(project / ".venv", "app.main:app", port, *flags)
             stack.enter_context(support.running(argv, url(port, "/health/live"),
                                                 workdir / f"{side}.log", project, env))  # fmt: skip
-            targets[side] = (url(port, "/api/v1/auth/password-reset"), None, POST_RESET)
-        log(f"POST /auth/password-reset: {args.vcs_ref} and {args.baseline} in turn")
+            token = None
+            if seeded:  # the page's user has 10 items; writes pile up under another user
+                token = bench.seed(port)
+                token = writer_token(port) if args.ab == "create" else token
+            targets[side] = (url(port, path), token, lua)
+        log(f"{args.ab}: {args.vcs_ref} and {args.baseline} in turn")
         runs = interleaved(targets, args)
-    result["reset"] = {
+    result["ab"] = {
         "wrk": f"wrk {bench.LOAD} -d{args.duration:g}s --latency", "rounds": runs,
         **{f"{k}_{f}": bench.medians(runs, f)[f"{k}_{f}"] for k in runs
            for f in ("rps", "p50_ms", "p99_ms")},
@@ -311,14 +327,16 @@ def run_reset(answers: dict[str, str], args: Any) -> int:
            for f in ("p50_ms", "p99_ms", "rps")},
     }  # fmt: skip
     result["load_average_after"] = os.getloadavg()
-    r = result["reset"]
+    r = result["ab"]
     summary = (
-        f"POST /auth/password-reset, {result['combination']} over {args.baseline} "
+        f"{args.ab} ({path}), {result['combination']} over {args.baseline} "
         f"(synchronous_commit={args.synchronous_commit}): p50 "
-        f"{r['p50_ms_over_baseline']['median']:.2f} ({r['head_p50_ms']} / "
-        f"{r['baseline_p50_ms']} ms), p99 {r['p99_ms_over_baseline']['median']:.2f} "
+        f"{r['p50_ms_over_baseline']['median']:.3f} ({r['head_p50_ms']} / "
+        f"{r['baseline_p50_ms']} ms), p99 {r['p99_ms_over_baseline']['median']:.3f} "
         f"({r['head_p99_ms']} / {r['baseline_p99_ms']} ms), req/s "
-        f"{r['rps_over_baseline']['median']:.2f}"
+        f"{r['rps_over_baseline']['median']:.3f} ({r['head_rps']:.0f} / "
+        f"{r['baseline_rps']:.0f})"
     )
     suffix = "" if durable else "-async-commit"
-    return write(result, FLOOR_RESULTS / f"reset-{result['combination']}{suffix}.json", summary)
+    label = args.label or result["combination"]
+    return write(result, FLOOR_RESULTS / f"ab-{args.ab}-{label}{suffix}.json", summary)

@@ -151,11 +151,13 @@ def startup(argv: list[str], cwd: Path, env: dict[str, str], port: int, token: s
         support.stop(proc)
 
 
-def rss_growth(port: int, token: str, proc: psutil.Process, requests: int,
+def rss_growth(port: int, token: str, proc: psutil.Process, requests: int, seconds: float,
                chunk: float = 10) -> dict[str, Any]:  # fmt: skip
-    """The warmed worker's RSS, then after each `chunk` s of load until `requests` more."""
+    """The warmed worker's RSS, then after each `chunk` s of load until `requests` more, or
+    `seconds` have passed (a loaded host serves a fifth of a quiet one's requests)."""
     samples, done = [{"requests": 0, "rss_mib": round(rss_mib(proc), 1)}], 0
-    while done < requests:
+    deadline = time.monotonic() + seconds
+    while done < requests and time.monotonic() < deadline:
         done += int(bench.wrk(url(port, "/api/v1/items"), bench.LOAD, chunk, token)["requests"])
         samples.append({"requests": done, "rss_mib": round(rss_mib(proc), 1)})
     return {"requests": done, "warm_rss_mib": samples[0]["rss_mib"],
@@ -202,8 +204,9 @@ def run_floor(answers: dict[str, str], args: Any) -> int:
                     "floor_insert": (url(floor, "/api/v1/items"), writer, POST_ITEM),
                 }, args)  # fmt: skip
                 log(f"RSS over {args.floor_requests} requests (service, then floor)")
-                service_rss = rss_growth(port, token, proc, args.floor_requests)
-                floor_rss = rss_growth(floor, token, floor_proc, args.floor_requests)
+                most = args.floor_requests, args.floor_rss_seconds
+                service_rss = rss_growth(port, token, proc, *most)
+                floor_rss = rss_growth(floor, token, floor_proc, *most)
             finally:
                 support.stop(floor_proc)
         log(f"start-up to the first 200 of the page, {args.startups} of each, alternately")

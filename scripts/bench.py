@@ -471,25 +471,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="cursor pages on a long list (scripts/bench_pages.py)")  # fmt: skip
     add("--rows", type=int, default=0,
         help="--pages: items of the one owner (default: 1e6 on PostgreSQL, 2e5 else)")  # fmt: skip
-    add(
-        "--floor",
-        action="store_true",
-        help="the service against the hand-written floor (scripts/bench_floor.py)",
-    )
-    add(
-        "--floor-requests",
-        type=int,
-        default=int(env("BENCH_FLOOR_REQUESTS") or 100_000),
-        help="--floor: requests over which the warmed worker's RSS is watched",
-    )
+    add("--floor", action="store_true",
+        help="the service against the hand-written floor (scripts/bench_floor.py)")  # fmt: skip
+    add("--floor-requests", type=int, default=int(env("BENCH_FLOOR_REQUESTS") or 100_000),
+        help="--floor: requests over which the warmed worker's RSS is watched")  # fmt: skip
+    add("--floor-rss-seconds", type=float, default=float(env("BENCH_FLOOR_RSS_SECONDS") or 600),
+        help="--floor: ... or at most this long")  # fmt: skip
     add("--startups", type=int, default=3, help="--floor: start-ups of each, to the first 200")
-    add(
-        "--reset",
-        action="store_true",
-        help="POST /auth/password-reset against --baseline's (scripts/bench_floor.py)",
-    )
+    add("--ab", choices=("items", "create", "reset"),
+        help="this route against --baseline's, in turn (scripts/bench_floor.py)")  # fmt: skip
     add("--synchronous-commit", choices=("on", "off"), default="on",
-        help="--reset: PostgreSQL's commit (on: production's)")  # fmt: skip
+        help="--ab: PostgreSQL's commit (on: production's)")  # fmt: skip
     add("--summary", action="store_true", help="print every result side by side and exit")
     add("--chart-only", action="store_true", help="redraw the chart and exit")
     args = p.parse_args(argv)

@@ -57,7 +57,7 @@ request = function()
   return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
 end
 """
-RATE_LIMITS = ("LOGIN", "REFRESH", "REGISTER", "PASSWORD_RESET", "PASSWORD_CHANGE",
+RATE_LIMITS = ("REGISTER", "PASSWORD_RESET", "PASSWORD_CHANGE",
                "EMAIL_ADDRESS", "EMAIL_ADDRESS_CLIENT", "ACCOUNT_LOGIN",
                "ACCOUNT_CLIENT_LOGIN")  # fmt: skip
 UNLIMITED = {f"AUTH_{name}_RATE_LIMIT": "1000000/minute" for name in RATE_LIMITS}

@@ -480,6 +480,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     add("--startups", type=int, default=3, help="--floor: start-ups of each, to the first 200")
     add("--ab", choices=("items", "create", "reset"),
         help="this route against --baseline's, in turn (scripts/bench_floor.py)")  # fmt: skip
+    add("--in-process", action="store_true",
+        help="--ab items: CPU µs per request in one process, not wrk")  # fmt: skip
+    add("--cpu-requests", type=int, default=3000, help="--in-process: requests per round")
     add("--synchronous-commit", choices=("on", "off"), default="on",
         help="--ab: PostgreSQL's commit (on: production's)")  # fmt: skip
     add("--summary", action="store_true", help="print every result side by side and exit")

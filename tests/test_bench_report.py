@@ -96,6 +96,13 @@ FLOORS = [json.loads(path.read_text()) for path in sorted(FLOOR_RESULTS.glob("*.
 def test_a_committed_floor_or_ab_ratio_is_the_median_of_its_paired_rounds(
     result: dict[str, Any],
 ) -> None:
+    if "cpu" in result:  # --in-process: CPU µs per page, one figure per side and round
+        cpu = result["cpu"]
+        runs, base = cpu["cpu_us"]["head"], cpu["cpu_us"]["baseline"]
+        assert len(runs) == len(base) >= 1
+        ratios = [r / b for r, b in zip(runs, base, strict=True)]
+        assert cpu["cpu_over_baseline"]["median"] == pytest.approx(statistics.median(ratios))
+        return
     part = result.get("floor") or result["ab"]
     pairs = (
         [("items", "floor"), ("create", "floor_insert")]

@@ -44,7 +44,11 @@ from tests.support import ROOT, SERVERS, clean_env, combination_id, connect, red
 
 # The last release (tests/releases.py): what `--baseline` compares with when given no ref.
 LAST_RELEASE = RELEASES[max(RELEASES, key=lambda v: tuple(map(int, v.split("."))))]
-REDIS_DB, REDIS_TEST_DB = 14, 15  # the service's rate-limit counters (flushed first), its tests
+# The service's rate-limit counters (flushed first), its tests; a checkout sharing the servers
+# with others gives its own Redis db numbers and database-name prefix.
+REDIS_DB = int(os.environ.get("BENCH_REDIS_DB") or 14)
+REDIS_TEST_DB = int(os.environ.get("BENCH_REDIS_TEST_DB") or 15)
+DB_PREFIX = os.environ.get("BENCH_DB_PREFIX") or "bench"
 LOGIN_BODY = json.dumps({"email": "bench@example.com", "password": "Timing-Harness-Passphrase-42"})
 LOAD, PROBE = "-t2 -c32", "-t1 -c4"  # wrk's threads and connections: throughput, storm probe
 STORM_CLIENTS = 8
@@ -104,12 +108,15 @@ def seconds(action: Callable[..., object], *args: Any) -> float:
     return time.perf_counter() - start
 
 
-def wrk(target: str, load: str, duration: float, token: str | None = None) -> dict[str, float]:
-    """One wrk run, `load` its threads and connections; its figures from the Lua hook."""
+def wrk(
+    target: str, load: str, duration: float, token: str | None = None, lua: str = ""
+) -> dict[str, float]:
+    """One wrk run, `load` its threads and connections; its figures from the Lua hook. `lua`:
+    more of wrk's script (a method and body, a `request` function)."""
     argv = ["wrk", *load.split(), f"-d{duration:g}s", "--latency"]
     argv += ["-H", f"Authorization: Bearer {token}"] if token else []
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
-        script.write(WRK_REPORT)
+        script.write(lua + WRK_REPORT)
         script.flush()
         out = run([*argv, "-s", script.name, target], timeout=duration + 60).stdout
     line = next((x for x in out.splitlines() if x.startswith("BENCH ")), None)
@@ -272,7 +279,7 @@ def measure_tests(dest: Path, answers: dict[str, str], workdir: Path, args: Any,
     with contextlib.ExitStack() as stack:
         envs = {}
         for name in plan:  # a database per project (its own schema)
-            db = f"bench_{os.getpid()}_{'base' if name == 'baseline' else 'tests'}"
+            db = f"{DB_PREFIX}_{os.getpid()}_{'base' if name == 'baseline' else 'tests'}"
             url = stack.enter_context(support.throwaway_database(database, db, workdir))
             envs[name] = (
                 env | {"TEST_SQLALCHEMY_DATABASE_URI": url} if database != "sqlite" else env
@@ -406,7 +413,7 @@ def bench(answers: dict[str, str], args: Any) -> dict[str, Any]:
     (ceiling_dir := workdir / "ceiling").mkdir()
     (ceiling_dir / "ceiling.py").write_text(CEILING_APP)
     database = answers.get("database", "sqlite")
-    with support.throwaway_database(database, f"bench_{os.getpid()}", workdir) as db_url:
+    with support.throwaway_database(database, f"{DB_PREFIX}_{os.getpid()}", workdir) as db_url:
         service_env = migrated_env(answers, dest, db_url)
         log("starting the service and the ceiling (one uvicorn worker each)")
         subject, ceiling = support.free_port(), support.free_port()
@@ -464,6 +471,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="cursor pages on a long list (scripts/bench_pages.py)")  # fmt: skip
     add("--rows", type=int, default=0,
         help="--pages: items of the one owner (default: 1e6 on PostgreSQL, 2e5 else)")  # fmt: skip
+    add("--floor", action="store_true",
+        help="the service against the hand-written floor (scripts/bench_floor.py)")  # fmt: skip
+    add("--floor-requests", type=int, default=int(env("BENCH_FLOOR_REQUESTS") or 100_000),
+        help="--floor: requests over which the warmed worker's RSS is watched")  # fmt: skip
+    add("--floor-rss-seconds", type=float, default=float(env("BENCH_FLOOR_RSS_SECONDS") or 600),
+        help="--floor: ... or at most this long")  # fmt: skip
+    add("--startups", type=int, default=3, help="--floor: start-ups of each, to the first 200")
+    add("--ab", choices=("items", "create", "reset"),
+        help="this route against --baseline's, in turn (scripts/bench_floor.py)")  # fmt: skip
+    add("--in-process", action="store_true",
+        help="--ab items: CPU µs per request in one process, not wrk")  # fmt: skip
+    add("--cpu-requests", type=int, default=3000, help="--in-process: requests per round")
+    add("--synchronous-commit", choices=("on", "off"), default="on",
+        help="--ab: PostgreSQL's commit (on: production's)")  # fmt: skip
     add("--summary", action="store_true", help="print every result side by side and exit")
     add("--chart-only", action="store_true", help="redraw the chart and exit")
     args = p.parse_args(argv)
@@ -480,6 +501,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not shutil.which("wrk"):
         log("wrk is not installed. It is a Debian package: apt-get install -y wrk")
         return 2
+    if args.floor or args.ab:
+        from scripts import bench_floor  # it imports this module
+
+        run_mode = bench_floor.run_floor if args.floor else bench_floor.run_ab
+        try:
+            return run_mode(support.parse_answers(args.answers), args)
+        except RuntimeError as exc:
+            log(f"FAILED: {exc}")
+            return 2
     if args.pages:
         from scripts import bench_pages  # it imports this module
 

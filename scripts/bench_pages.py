@@ -156,7 +156,9 @@ def run_pages(answers: dict[str, str], args: Any) -> int:
     answers = result["answers"]
     database = answers.get("database", "sqlite")
     rows = args.rows or ROWS[database]
-    with support.throwaway_database(database, f"bench_{os.getpid()}", workdir) as db_url:
+    with support.throwaway_database(
+        database, f"{bench.DB_PREFIX}_{os.getpid()}", workdir
+    ) as db_url:
         env = bench.migrated_env(answers, dest, db_url, PAGINATION_MAX_SKIP=str(rows))
         port, service_log = support.free_port(), workdir / "service.log"
         argv = support.uvicorn(dest / ".venv", "app.main:app", port, "--workers", "1",

@@ -1,5 +1,6 @@
 """scripts/bench_report.py reads the committed results (docs/bench/*.json) as they were written;
-so does scripts/bench_pages.py (docs/bench/pages/*.json).
+so do scripts/bench_pages.py (docs/bench/pages/*.json) and scripts/bench_floor.py
+(docs/bench/floor/*.json).
 
 The benchmark itself needs wrk and minutes of load (`nox -s bench`); its report does not.
 """
@@ -8,13 +9,16 @@ from __future__ import annotations
 
 import copy
 import json
+import statistics
 from typing import Any
 
 import pytest
 
+from scripts.bench_floor import FLOOR_APP, FLOOR_RESULTS
 from scripts.bench_pages import PAGES_RESULTS, ROWS
 from scripts.bench_pages import verdicts as pages_verdicts
 from scripts.bench_report import RESULTS, TARGETS, markdown_table, measures, summary_table
+from tests.support import ROOT
 
 COMMITTED = [json.loads(path.read_text()) for path in sorted(RESULTS.glob("*.json"))]
 
@@ -74,3 +78,43 @@ def test_a_committed_pages_result_meets_issue_27s_targets(result: dict[str, Any]
     assert all(measure["met"] for measure in result["measures"].values())
     assert pages["walk"]["rows"] == pages["rows"] == ROWS[result["answers"]["database"]]
     assert pages["depth"] >= pages["rows"] * 98 // 100
+
+
+def test_the_floor_shown_in_the_docs_is_the_floor_that_runs() -> None:
+    """docs/performance.md shows scripts/floor_app.py whole: what the ratios are over."""
+    doc = (ROOT / "docs" / "performance.md").read_text()
+    shown = doc.split("<!-- scripts/floor_app.py -->\n```python\n", 1)[1].split("\n```\n", 1)[0]
+    assert shown + "\n" == FLOOR_APP.read_text()
+
+
+FLOORS = [json.loads(path.read_text()) for path in sorted(FLOOR_RESULTS.glob("*.json"))]
+
+
+@pytest.mark.parametrize(
+    "result", FLOORS, ids=[p.stem for p in sorted(FLOOR_RESULTS.glob("*.json"))]
+)
+def test_a_committed_floor_or_ab_ratio_is_the_median_of_its_paired_rounds(
+    result: dict[str, Any],
+) -> None:
+    if "cpu" in result:  # --in-process: CPU µs per page, one figure per side and round
+        cpu = result["cpu"]
+        runs, base = cpu["cpu_us"]["head"], cpu["cpu_us"]["baseline"]
+        assert len(runs) == len(base) >= 1
+        ratios = [r / b for r, b in zip(runs, base, strict=True)]
+        assert cpu["cpu_over_baseline"]["median"] == pytest.approx(statistics.median(ratios))
+        return
+    part = result.get("floor") or result["ab"]
+    pairs = (
+        [("items", "floor"), ("create", "floor_insert")]
+        if "floor" in result
+        else [("head", "baseline")]
+    )
+    for name, over in pairs:
+        runs, base = part["rounds"][name], part["rounds"][over]
+        assert len(runs) == len(base) >= 1
+        for field, key in (("rps", ""), ("p50_ms", "p50_"), ("p99_ms", "p99_")):
+            label = f"{field}_over_baseline" if over == "baseline" else f"{name}_{key}over_{over}"
+            if label not in part:
+                continue
+            ratios = [r[field] / b[field] for r, b in zip(runs, base, strict=True)]
+            assert part[label]["median"] == pytest.approx(statistics.median(ratios))

@@ -26,7 +26,7 @@ class Page(BaseModel, Generic[T]):
 
     @classmethod
     def of(cls, found: Paged[Any], params: PageParams) -> Self:
-        """The page of `found` (ORM objects are read by attribute) that `params` asked for."""
+        """The page of `found` (rows, read by attribute) that `params` asked for."""
         page = {
             "items": found.rows,
             "next_cursor": found.next_cursor,

@@ -6,14 +6,16 @@ Two sets are derived from it:
   with ``license`` and ``python_version`` rotated so that every value of theirs appears,
   ``kubernetes`` (asked only with docker) on for half of the docker ones, with and without ci,
   and ``email`` on for half of them: each core combination renders with and without it;
-  ``opentelemetry`` and ``sentry`` on for half of them too, each with and without the other.
+  ``opentelemetry`` and ``sentry`` on for half of them too, each with and without the other;
+  ``task_queue=redis`` for half, with and without email.
   Each is rendered and checked cheaply (no install); tests/test_k8s.py builds and validates the
   manifests of each with kubernetes on.
 * ``DEEP`` - database x use_async x {no rate limiting, memory, redis}: each is installed and run
   through every gate of the rendered project against real PostgreSQL, MariaDB / Redis. ``email``
   is on in two of them (``EMAIL_DEEP``), an async and a sync one on different databases, so the
   deep set covers it both ways without growing; ``opentelemetry`` (``OTEL_DEEP``) and
-  ``sentry`` (``SENTRY_DEEP``) likewise.
+  ``sentry`` (``SENTRY_DEEP``) likewise, and ``task_queue=redis`` (``QUEUE_DEEP``, both
+  flavours, replacing none).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ OPTIONS: dict[str, tuple[Any, ...]] = {
     "kubernetes": (True, False),
     "ci": (True, False),
     "email": (True, False),
+    "task_queue": ("none", "redis"),
     "opentelemetry": (True, False),
     "sentry": (True, False),
     "license": ("MIT", "Apache-2.0", "BSD-3-Clause", "Proprietary"),
@@ -48,6 +51,7 @@ DEFAULTS: dict[str, Any] = {
     "kubernetes": False,
     "ci": True,
     "email": False,
+    "task_queue": "none",
     "opentelemetry": False,
     "sentry": False,
     "license": "MIT",
@@ -73,9 +77,9 @@ class Combination:
 
     @property
     def uses_redis(self) -> bool:
-        return (
-            bool(self.data.get("rate_limiting")) and self.data.get("rate_limit_storage") == "redis"
-        )
+        """The rate limiter's counters or the job queue live in Redis."""
+        limiter = bool(self.data.get("rate_limiting")) and self.data.get("rate_limit_storage")
+        return limiter == "redis" or self.data.get("task_queue") == "redis"
 
 
 def _core() -> list[tuple[str, dict[str, Any]]]:
@@ -99,6 +103,9 @@ def _core() -> list[tuple[str, dict[str, Any]]]:
 EMAIL_DEEP = ("sqlite-async-redis", "postgresql-sync-memory")
 OTEL_DEEP = ("sqlite-async-redis", "postgresql-sync-memory", "sqlite-sync-redis")
 SENTRY_DEEP = ("postgresql-sync-memory", "postgresql-async-nolimit")
+# The job queue on Redis (task_queue=redis, "-rq"): both flavours, with mail (its tests need it),
+# one of them without Redis rate limits (the queue alone brings REDIS_URL).
+QUEUE_DEEP = ("sqlite-async-redis", "postgresql-sync-memory")
 
 
 def deep() -> list[Combination]:
@@ -107,9 +114,10 @@ def deep() -> list[Combination]:
     for cid, data in _core():
         email, otel, sentry = cid in EMAIL_DEEP, cid in OTEL_DEEP, cid in SENTRY_DEEP
         extra = {"docker": True, "ci": True, "email": email}
-        extra |= {"opentelemetry": otel, "sentry": sentry}
+        queue = "redis" if cid in QUEUE_DEEP else "none"
+        extra |= {"opentelemetry": otel, "sentry": sentry, "task_queue": queue}
         suffix = ("-email" if email else "") + ("-otel" if otel else "")
-        suffix += "-sentry" if sentry else ""
+        suffix += ("-sentry" if sentry else "") + ("-rq" if queue == "redis" else "")
         combos.append(Combination(cid + suffix, {**data, **extra}))
     return combos
 
@@ -137,6 +145,9 @@ def wide() -> list[Combination]:
         extra["sentry"] = index % 4 in (1, 3)
         suffix += "-otel" if extra["opentelemetry"] else ""
         suffix += "-sentry" if extra["sentry"] else ""
+        # the job queue on Redis for the 3rd and 4th of each four: with and without mail
+        extra["task_queue"] = "redis" if index % 4 in (2, 3) else "none"
+        suffix += "-rq" if extra["task_queue"] == "redis" else ""
         extra["python_version"] = next(versions)
         combos.append(Combination(cid + suffix, {**data, **extra}))
     return combos

@@ -98,7 +98,11 @@ def test_settings_reference_marks_optional_settings(
     for name in set(defaults) - set(no_limits):
         assert "**Only with `rate_limiting=true`" in rows[name], rows[name]
     for name in set(settings.settings["redis"]) - set(defaults):
-        assert "**Only with `rate_limit_storage=redis`.**" in rows[name], rows[name]
+        assert "**Only with `rate_limit_storage=redis`" in rows[name], rows[name]
+    queue = set(settings.settings["task_queue=redis"]) - set(defaults)
+    for name in queue - set(settings.settings["redis"]):
+        assert "**Only with `task_queue=redis`.**" in rows[name], rows[name]
+    assert "`task_queue=redis`" in rows["REDIS_URL"]  # the queue needs it too
 
 
 def test_reference_pages_include_the_generated_sections() -> None:

@@ -85,6 +85,7 @@ SWITCHES: list[tuple[str, Any, Any, set[str]]] = [
             "app/schemas/account.py",
             "tests/test_email.py",
             "tests/test_mail_delivery.py",
+            "tests/mail_sink.py",
         }
         | {
             f"app/templates/email/{name}.{part}"
@@ -116,6 +117,12 @@ SWITCHES: list[tuple[str, Any, Any, set[str]]] = [
         },
     ),
     ("sentry", True, False, {"app/core/error_reports.py", "tests/test_error_reports.py"}),
+    (
+        "task_queue",
+        "redis",
+        "none",
+        {"app/worker.py", "app/services/job_queue.py", "tests/worker_process.py"},
+    ),
     (
         "kubernetes",
         True,
@@ -161,6 +168,19 @@ def test_redis_storage_adds_its_tests_and_changes_the_limit_module(render: Rende
     assert "REDIS_URL" not in (memory / "app/core/rate_limit.py").read_text()
     assert "redis" in (redis / "docker-compose.yml").read_text()
     assert "redis" not in (memory / "docker-compose.yml").read_text()
+
+
+def test_the_job_queue_brings_redis_without_the_rate_limiters_client(render: Renders) -> None:
+    """task_queue=redis needs REDIS_URL and a Redis service even without Redis rate limits,
+    but not redis-py: streaq brings its own client."""
+    queue = render(task_queue="redis", rate_limiting=False)
+    pyproject = (queue / "pyproject.toml").read_text()
+    assert "REDIS_URL: str" in (queue / "app/core/config.py").read_text()
+    assert '"streaq==' in pyproject
+    assert '"redis>=' not in pyproject
+    assert "redis:" in (queue / "docker-compose.yml").read_text()
+    assert "/health" in (queue / "app/api/v1/health.py").read_text()
+    assert "rate_limiter" not in (queue / "app/api/v1/health.py").read_text()
 
 
 def test_mysql_adds_its_tests_and_keeps_one_dialect_module(render: Renders) -> None:

@@ -31,7 +31,7 @@ from tests.matrix import DEFAULTS
 from tests.support import ROOT
 from tests.support import render as render_cli
 
-COMPUTED = {"use_redis", "async_", "await_"}
+COMPUTED = {"use_redis", "limiter_redis", "job_runner", "async_", "await_"}
 
 
 @pytest.fixture(autouse=True)

@@ -52,6 +52,7 @@ COMBINATIONS: dict[str, dict[str, Any]] = {
     "email": {"email": True},
     "email, no rate limiting": {"email": True, "rate_limiting": False},
     "sentry": {"sentry": True},
+    "task_queue=redis": {"task_queue": "redis"},
 }
 _IGNORE = shutil.ignore_patterns(
     ".git", ".venv", ".nox", "site", "__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache"

@@ -68,6 +68,12 @@ class Metrics:
             registry=self.registry,
             multiprocess_mode="livemax",
         )
+        self.jobs_retrying = Gauge(
+            "jobs_retrying",
+            "Jobs whose last attempt failed, waiting for their next one.",
+            registry=self.registry,
+            multiprocess_mode="livemax",
+        )
         self.jobs_dead = Gauge(
             "jobs_dead_letters",
             "Jobs given up after JOB_MAX_ATTEMPTS (`python -m app.cli jobs list --dead`).",

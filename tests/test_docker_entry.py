@@ -474,9 +474,12 @@ def test_cmd_and_healthcheck_work(
 
 # --- the job worker (task_queue=redis) --------------------------------------------------------
 
-# WORKER_GRACE_SECONDS's default (wip-queue's Settings).
-# TODO(merge): read it from the rendered app/core/config.py.
-WORKER_GRACE_SECONDS = 25
+def worker_grace_seconds(project: Path) -> float:
+    """WORKER_GRACE_SECONDS's default, read from the rendered settings."""
+    config = (project / "app" / "core" / "config.py").read_text()
+    match = re.search(r"WORKER_GRACE_SECONDS: \w+ = Field\(\s*(\d+)", config)
+    assert match, "WORKER_GRACE_SECONDS not found in app/core/config.py"
+    return float(match.group(1))
 
 
 def seconds(duration: str) -> float:
@@ -500,7 +503,7 @@ def test_compose_runs_the_worker_beside_the_api(render: Renders, database: str) 
     assert worker["depends_on"]["redis"] == {"condition": "service_healthy"}
     assert "ports" not in worker, "the worker serves nothing"
     assert worker["healthcheck"]["test"] == ["CMD", "python", "-m", "app.worker", "--alive"]
-    assert seconds(worker["stop_grace_period"]) > WORKER_GRACE_SECONDS
+    assert seconds(worker["stop_grace_period"]) > worker_grace_seconds(project)
     assert "healthcheck" in services["redis"]
 
 

@@ -178,8 +178,7 @@ def test_a_team_that_turns_the_queue_on_later_gets_a_worker(
     assert "worker.yaml" in (base / "kustomization.yaml").read_text()
     assert (base / "worker.yaml").is_file()
     assert not (base / "prune-tokens-cronjob.yaml").exists()
-    # TODO(merge): app/worker.py (wip-queue) must appear too:
-    # assert (project / "app" / "worker.py").is_file()
+    assert (project / "app" / "worker.py").is_file()
     # Every file the team left alone is what a fresh render with the queue gives.
     fresh = tmp_path / "fresh" / "my-service"
     render(template_repo, "v1.0.0", fresh, {**start, "task_queue": "redis"})

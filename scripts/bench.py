@@ -485,6 +485,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     add("--cpu-requests", type=int, default=3000, help="--in-process: requests per round")
     add("--synchronous-commit", choices=("on", "off"), default="on",
         help="--ab: PostgreSQL's commit (on: production's)")  # fmt: skip
+    add("--tracing", type=float, metavar="RATIO",
+        help="--ab: tracing on (parent-based, RATIO sampled, exported to a local OTLP/HTTP "
+             "sink) over the same render with OTEL_SDK_DISABLED=true")  # fmt: skip
     add("--summary", action="store_true", help="print every result side by side and exit")
     add("--chart-only", action="store_true", help="redraw the chart and exit")
     args = p.parse_args(argv)

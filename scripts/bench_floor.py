@@ -26,8 +26,10 @@ import json
 import os
 import shutil
 import statistics
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -343,17 +345,58 @@ ROUTES = {  # --ab: what each side serves: path, its wrk script, whether it need
 }
 
 
+@contextlib.contextmanager
+def otlp_sink() -> Iterator[str]:
+    """An OTLP/HTTP endpoint on loopback that takes every export and keeps nothing: the
+    service pays for its spans and their export (protobuf, HTTP), the sink costs it nothing."""
+
+    class Sink(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+def tracing_env(ratio: float | None, sink: str) -> dict[str, dict[str, str]]:
+    """`--tracing RATIO`: each side's tracing variables (none without it)."""
+    if ratio is None:
+        return {"head": {}, "baseline": {}}
+    on = {"OTEL_SDK_DISABLED": "false", "OTEL_TRACES_EXPORTER": "otlp",
+          "OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": str(ratio),
+          "OTEL_EXPORTER_OTLP_ENDPOINT": sink}  # fmt: skip
+    return {"head": on, "baseline": {"OTEL_SDK_DISABLED": "true"}}
+
+
 def run_ab(answers: dict[str, str], args: Any) -> int:
-    """`--ab ROUTE`: ROUTE on this ref's render and on `--baseline`'s, rounds in turn."""
-    if not args.baseline:
-        log("--ab measures against --baseline REF")
+    """`--ab ROUTE`: ROUTE on this ref's render and on `--baseline`'s, rounds in turn; with
+    `--tracing RATIO`, on this ref's render with tracing on and off."""
+    if not args.baseline and args.tracing is None:
+        log("--ab measures against --baseline REF (or, with --tracing, tracing off)")
         return 2
     result, workdir, dest = bench.prepare(answers, args)
     answers = result["answers"]
     result["route"], result["synchronous_commit"] = args.ab, args.synchronous_commit
-    log(f"rendering and installing the baseline, {args.baseline}")
-    support.render(answers, baseline := workdir / "baseline", args.baseline)
-    run(["uv", "sync", "--python", args.python], cwd=baseline, timeout=900)
+    if args.tracing is not None:
+        result["tracing"] = {"head": f"parent-based, {args.tracing:g} sampled", "baseline": "off"}
+        args.baseline = "tracing off"
+        baseline = dest
+    else:
+        log(f"rendering and installing the baseline, {args.baseline}")
+        support.render(answers, baseline := workdir / "baseline", args.baseline)
+        run(["uv", "sync", "--python", args.python], cwd=baseline, timeout=900)
     durable = args.synchronous_commit == "on"
     path, lua, seeded = ROUTES[args.ab]
     name = f"{bench.DB_PREFIX}_{os.getpid()}"
@@ -361,10 +404,11 @@ def run_ab(answers: dict[str, str], args: Any) -> int:
     with contextlib.ExitStack() as stack:
         targets: dict[str, tuple[str, str | None, str]] = {}
         sides: dict[str, tuple[Path, dict[str, str]]] = {}
+        tracing = tracing_env(args.tracing, stack.enter_context(otlp_sink()))
         for side, project in (("head", dest), ("baseline", baseline)):
             db_url = stack.enter_context(ab_database(f"{name}_{side}", workdir, durable))
             env = bench.migrated_env(answers, project, db_url, ACCESS_TOKEN_EXPIRE_MINUTES="1440",
-                                     **UNLIMITED)  # fmt: skip
+                                     **UNLIMITED, **tracing[side])  # fmt: skip
             sides[side] = (project, env)
             if args.in_process:
                 continue

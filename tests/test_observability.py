@@ -70,6 +70,28 @@ def test_every_dashboard_query_parses(traced: Path, tmp_path: Path) -> None:
     assert metrics <= {m for q in queries for m in re.findall(r"http_\w+", q)}
 
 
+def exported_metrics(project: Path) -> set[str]:
+    """The names /metrics shows, read from the rendered app/core/metrics.py (a histogram's
+    series carry suffixes), plus Prometheus's own `up`."""
+    source = (project / "app" / "core" / "metrics.py").read_text()
+    names = set(re.findall(r'(?:Counter|Gauge|Histogram)\(\s*"(\w+)"', source))
+    suffixes = ("", "_bucket", "_count", "_sum")
+    return {name + suffix for name in names for suffix in suffixes} | {"up"}
+
+
+def test_the_dashboard_and_the_alerts_name_only_exported_metrics(traced: Path) -> None:
+    folder = traced / OBSERVABILITY
+    dashboard = json.loads((folder / "grafana-dashboard.json").read_text())
+    rules = yaml.safe_load((folder / "prometheus-alerts.yaml").read_text())
+    queries = dashboard_queries(dashboard)
+    queries += [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+    named = {m for q in queries for m in re.findall(r"\b([a-z_]+)\{", q)}
+    exported = exported_metrics(traced)
+    assert named <= exported, f"not exported: {sorted(named - exported)}"
+    # The outbox's jobs are on the dashboard and alerted on, not only the requests.
+    assert {"jobs_pending", "jobs_oldest_pending_age_seconds", "jobs_dead_letters"} <= named
+
+
 def test_a_broken_query_would_be_caught(tmp_path: Path) -> None:
     rule_file = tmp_path / "broken.yaml"
     broken = {"record": "dashboard:broken", "expr": "sum by (route) (rate(http_requests_total[5m]"}

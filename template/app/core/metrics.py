@@ -13,6 +13,7 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 from prometheus_client.metrics_core import Metric
+from sqlalchemy import Engine, event
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 # The labels of an exemplar (the trace and span of one observation), or None for none.
@@ -42,6 +43,7 @@ class Metrics:
         self.in_flight = self._in_flight_gauge()
         self.in_flight_count = 0
         self._job_metrics()
+        self._pool_metrics()
         # Bounded like the label set itself: route templates, never raw paths.
         self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self._exemplar: ExemplarSource | None = None
@@ -83,6 +85,29 @@ class Metrics:
         self.job_failures = Counter(
             "job_failures_total", "Failed job attempts, by kind.", ["kind"], registry=self.registry
         )
+
+    def _pool_metrics(self) -> None:
+        """The database pool of each process, summed over the live ones: in use against the
+        most it opens, so a dashboard shows saturation before requests wait (then 503)."""
+        self.db_connections_in_use = Gauge(
+            "db_connections_in_use",
+            "Database connections checked out of the pool (by a request or a job).",
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
+        self.db_connections_limit = Gauge(
+            "db_connections_limit",
+            "The most connections the pool opens: DB_POOL_SIZE + DB_MAX_OVERFLOW.",
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
+
+    def watch_pool(self, engine: Engine, limit: int) -> None:
+        """Count `engine`'s connections from checkout to checkin (the sync engine of an async
+        one: the pool's events are its)."""
+        self.db_connections_limit.set(limit)
+        event.listen(engine, "checkout", lambda *_: self.db_connections_in_use.inc())
+        event.listen(engine, "checkin", lambda *_: self.db_connections_in_use.dec())
 
     @property
     def exposition_registry(self) -> CollectorRegistry:

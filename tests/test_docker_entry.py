@@ -474,6 +474,7 @@ def test_cmd_and_healthcheck_work(
 
 # --- the job worker (task_queue=redis) --------------------------------------------------------
 
+
 def worker_grace_seconds(project: Path) -> float:
     """WORKER_GRACE_SECONDS's default, read from the rendered settings."""
     config = (project / "app" / "core" / "config.py").read_text()

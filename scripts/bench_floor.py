@@ -346,13 +346,13 @@ ROUTES = {  # --ab: what each side serves: path, its wrk script, whether it need
 
 
 @contextlib.contextmanager
-def otlp_sink() -> Iterator[str]:
-    """An OTLP/HTTP endpoint on loopback that takes every export and keeps nothing: the
-    service pays for its spans and their export (protobuf, HTTP), the sink costs it nothing."""
+def otlp_sink(received: list[int]) -> Iterator[str]:
+    """An OTLP/HTTP endpoint on loopback that takes every export and keeps only its size (in
+    `received`): the service pays for its spans and their export (protobuf, HTTP)."""
 
     class Sink(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            received.append(len(self.rfile.read(int(self.headers.get("Content-Length") or 0))))
             self.send_response(200)
             self.send_header("Content-Type", "application/x-protobuf")
             self.send_header("Content-Length", "0")
@@ -404,7 +404,8 @@ def run_ab(answers: dict[str, str], args: Any) -> int:
     with contextlib.ExitStack() as stack:
         targets: dict[str, tuple[str, str | None, str]] = {}
         sides: dict[str, tuple[Path, dict[str, str]]] = {}
-        tracing = tracing_env(args.tracing, stack.enter_context(otlp_sink()))
+        exports: list[int] = []
+        tracing = tracing_env(args.tracing, stack.enter_context(otlp_sink(exports)))
         for side, project in (("head", dest), ("baseline", baseline)):
             db_url = stack.enter_context(ab_database(f"{name}_{side}", workdir, durable))
             env = bench.migrated_env(answers, project, db_url, ACCESS_TOKEN_EXPIRE_MINUTES="1440",
@@ -432,6 +433,9 @@ def run_ab(answers: dict[str, str], args: Any) -> int:
             out = f"cpu-{args.label or result['combination']}.json"
             return write(result, FLOOR_RESULTS / out, summary)
         runs = interleaved(targets, args)
+        if args.tracing is not None:  # proof that the spans left: batches and their bytes
+            result["tracing"] |= {"exports": len(exports), "exported_bytes": sum(exports)}
+            log(f"the OTLP sink received {len(exports)} exports, {sum(exports)} bytes")
     result["ab"] = {
         "wrk": f"wrk {bench.LOAD} -d{args.duration:g}s --latency", "rounds": runs,
         **{f"{k}_{f}": bench.medians(runs, f)[f"{k}_{f}"] for k in runs

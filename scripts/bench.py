@@ -266,6 +266,9 @@ def measure_tests(dest: Path, answers: dict[str, str], workdir: Path, args: Any,
     the baseline's, and `-n 0` over `-n auto`; seconds are recorded beside them."""
     log(f"rendered test suite, baseline {args.baseline}, a warm-up then alternating rounds")
     env, database = clean_env(), answers.get("database", "sqlite")
+    # Warm as on a developer's machine: where PYTHONDONTWRITEBYTECODE is set (CI images, this
+    # host) every process compiles the whole stack again, about 1 s of CPU per process here.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     if combination_id(answers).endswith("-redis"):
         env["TEST_REDIS_URL"] = redis_url(REDIS_TEST_DB)  # `-n auto` also 14: the service has gone
     xdist = has_xdist(dest)
@@ -483,6 +486,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add("--in-process", action="store_true",
         help="--ab items: CPU µs per request in one process, not wrk")  # fmt: skip
     add("--cpu-requests", type=int, default=3000, help="--in-process: requests per round")
+    add("--load", default=LOAD, help="--ab: wrk's threads and connections")
     add("--synchronous-commit", choices=("on", "off"), default="on",
         help="--ab: PostgreSQL's commit (on: production's)")  # fmt: skip
     add("--tracing", type=float, metavar="RATIO",

@@ -14,7 +14,8 @@ of one route on this ref's render and REF's, each on its own database with Postg
 commit (the bench's databases otherwise run `synchronous_commit=off`; `--synchronous-commit
 off` measures that, to show the fsync's share): `items` (`GET /api/v1/items`, 10 items),
 `create` (`POST /api/v1/items`), `reset` (`POST /api/v1/auth/password-reset`, a new address per
-request; `email=true`). The A/B of a change, and issue 30's measure. Writes
+request; `email=true`), at wrk's `--load` (`-t2 -c32`; `"-t1 -c1"`: one request at a time).
+The A/B of a change, and issue 30's measure. Writes
 docs/bench/floor/ab-<route>-<combination>.json.
 """
 
@@ -120,11 +121,11 @@ def same_answers(service: int, floor: int, token: str, writer: str) -> None:
 def interleaved(targets: dict[str, tuple[str, str | None, str]], args: Any) -> dict[str, list[Any]]:
     """Rounds of every target in turn (`target: (url, token, lua)`), after a warm-up of each."""
     for target, token, lua in targets.values():
-        bench.wrk(target, bench.LOAD, 2, token, lua)
+        bench.wrk(target, args.load, 2, token, lua)
     runs: dict[str, list[Any]] = {name: [] for name in targets}
     for n in range(args.rounds):
         for name, (target, token, lua) in targets.items():
-            runs[name].append(bench.wrk(target, bench.LOAD, args.duration, token, lua))
+            runs[name].append(bench.wrk(target, args.load, args.duration, token, lua))
         log(f"round {n + 1}/{args.rounds}: " + ", ".join(
             f"{k} {r[-1]['rps']:.0f} req/s p50 {r[-1]['p50_ms']} p99 {r[-1]['p99_ms']} ms"
             for k, r in runs.items()))  # fmt: skip
@@ -437,7 +438,7 @@ def run_ab(answers: dict[str, str], args: Any) -> int:
             result["tracing"] |= {"exports": len(exports), "exported_bytes": sum(exports)}
             log(f"the OTLP sink received {len(exports)} exports, {sum(exports)} bytes")
     result["ab"] = {
-        "wrk": f"wrk {bench.LOAD} -d{args.duration:g}s --latency", "rounds": runs,
+        "wrk": f"wrk {args.load} -d{args.duration:g}s --latency", "rounds": runs,
         **{f"{k}_{f}": bench.medians(runs, f)[f"{k}_{f}"] for k in runs
            for f in ("rps", "p50_ms", "p99_ms")},
         **{f"{f}_over_baseline": ratio(runs, "head", "baseline", f)

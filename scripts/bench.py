@@ -486,7 +486,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add("--in-process", action="store_true",
         help="--ab items: CPU µs per request in one process, not wrk")  # fmt: skip
     add("--cpu-requests", type=int, default=3000, help="--in-process: requests per round")
-    add("--load", default=LOAD, help="--ab: wrk's threads and connections")
+    add("--load", default=LOAD, help="--ab, --floor: wrk's threads and connections")
     add("--synchronous-commit", choices=("on", "off"), default="on",
         help="--ab: PostgreSQL's commit (on: production's)")  # fmt: skip
     add("--tracing", type=float, metavar="RATIO",

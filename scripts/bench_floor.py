@@ -224,7 +224,7 @@ def run_floor(answers: dict[str, str], args: Any) -> int:
                                            floor_dir, floor_env, p, token,
                                            floor_dir / f"start-{n}.log"))  # fmt: skip
     result["floor"] = {
-        "wrk": f"wrk {bench.LOAD} -d{args.duration:g}s --latency", "rounds": runs,
+        "wrk": f"wrk {args.load} -d{args.duration:g}s --latency", "rounds": runs,
         **{f"{k}_{f}": bench.medians(runs, f)[f"{k}_{f}"] for k in runs
            for f in ("rps", "p50_ms", "p99_ms")},
         "items_over_floor": ratio(runs, "items", "floor", "rps"),

@@ -71,6 +71,16 @@ def requests_counted(server: Server, route: str) -> float:
     )
 
 
+def live_requests_so_far(server: Server) -> float:
+    """`/health/live`'s count once it holds the server fixture's own liveness probe, which a
+    worker counts just after its answer, perhaps not yet: a baseline read before that would be
+    one short. Either test of the count may be the first on its server (pytest-xdist)."""
+    server.wait_until(
+        lambda: requests_counted(server, "/health/live") >= 1, 5, "the probe was not counted"
+    )
+    return requests_counted(server, "/health/live")
+
+
 def test_a_bad_setting_stops_the_workers_instead_of_restarting_them(tmp_path: Path) -> None:
     """uvicorn imports the app in its workers only: each finds the bad setting, prints it and
     exits with the status that tells the supervisor it cannot start, so the supervisor stops
@@ -101,12 +111,7 @@ def test_a_bad_setting_stops_the_workers_instead_of_restarting_them(tmp_path: Pa
 
 
 def test_metrics_add_up_over_the_workers(server: Server, metrics_dir: Path) -> None:
-    # The server fixture's liveness probe is counted just after its answer, perhaps not yet:
-    # the baseline waits for it, so it holds every request sent before the burst.
-    server.wait_until(
-        lambda: requests_counted(server, "/health/live") >= 1, 5, "the probe was not counted"
-    )
-    before = requests_counted(server, "/health/live")
+    before = live_requests_so_far(server)
 
     with ThreadPoolExecutor(8) as pool:
         statuses = list(pool.map(lambda _: server.get("/health/live")[0], range(120)))
@@ -128,7 +133,7 @@ def test_a_scrape_skips_a_file_a_worker_has_only_just_created(
     server: Server, metrics_dir: Path
 ) -> None:
     # A worker creates its file empty and sizes it a moment later (or is killed in between).
-    before = requests_counted(server, "/health/live")
+    before = live_requests_so_far(server)
     just_created = metrics_dir / "counter_999999999.db"
     just_created.touch()
     try:

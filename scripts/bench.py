@@ -476,6 +476,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="--pages: items of the one owner (default: 1e6 on PostgreSQL, 2e5 else)")  # fmt: skip
     add("--floor", action="store_true",
         help="the service against the hand-written floor (scripts/bench_floor.py)")  # fmt: skip
+    add("--ladder", action="store_true",
+        help="the floor, its rungs and the service in turn (scripts/floor_ladder.py)")  # fmt: skip
     add("--floor-requests", type=int, default=int(env("BENCH_FLOOR_REQUESTS") or 100_000),
         help="--floor: requests over which the warmed worker's RSS is watched")  # fmt: skip
     add("--floor-rss-seconds", type=float, default=float(env("BENCH_FLOOR_RSS_SECONDS") or 600),
@@ -508,10 +510,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not shutil.which("wrk"):
         log("wrk is not installed. It is a Debian package: apt-get install -y wrk")
         return 2
-    if args.floor or args.ab:
+    if args.floor or args.ab or args.ladder:
         from scripts import bench_floor  # it imports this module
 
-        run_mode = bench_floor.run_floor if args.floor else bench_floor.run_ab
+        run_mode = (bench_floor.run_floor if args.floor
+                    else bench_floor.run_ladder if args.ladder else bench_floor.run_ab)  # fmt: skip
         try:
             return run_mode(support.parse_answers(args.answers), args)
         except RuntimeError as exc:

@@ -44,7 +44,9 @@ from tests.support import SERVERS, clean_env, connect, run, url
 
 FLOOR_RESULTS = RESULTS / "floor"
 FLOOR_APP = Path(__file__).with_name("floor_app.py")
-FLOOR_NEEDS = ("starlette", "uvicorn", "uvloop", "httptools", "pyjwt", "asyncpg")
+LADDER_APP = Path(__file__).with_name("floor_ladder.py")
+# fastapi: the ladder's first rung (scripts/floor_ladder.py) runs beside the floor.
+FLOOR_NEEDS = ("starlette", "uvicorn", "uvloop", "httptools", "pyjwt", "asyncpg", "fastapi")
 WRITER = json.dumps({"email": "writer@example.com", "password": "Timing-Harness-Passphrase-43"})
 POST_ITEM = """wrk.method = "POST"
 wrk.body = '{"title": "Bench item", "description": "Written by wrk"}'
@@ -118,14 +120,25 @@ def same_answers(service: int, floor: int, token: str, writer: str) -> None:
     conn_f.close()
 
 
-def interleaved(targets: dict[str, tuple[str, str | None, str]], args: Any) -> dict[str, list[Any]]:
-    """Rounds of every target in turn (`target: (url, token, lua)`), after a warm-up of each."""
+Target = tuple[str, str | None, str]  # url, token, wrk's Lua script
+
+
+def interleaved(
+    targets: dict[str, Target], args: Any, servers: dict[str, psutil.Process] | None = None
+) -> dict[str, list[Any]]:
+    """Rounds of every target in turn (`target: (url, token, lua)`), after a warm-up of each;
+    with `servers` (a target's process), each round also gives the CPU µs it spent per request."""
     for target, token, lua in targets.values():
         bench.wrk(target, args.load, 2, token, lua)
     runs: dict[str, list[Any]] = {name: [] for name in targets}
     for n in range(args.rounds):
         for name, (target, token, lua) in targets.items():
+            server = (servers or {}).get(name)
+            cpu = sum(server.cpu_times()[:2]) if server else 0.0
             runs[name].append(bench.wrk(target, args.load, args.duration, token, lua))
+            if server:
+                spent = sum(server.cpu_times()[:2]) - cpu
+                runs[name][-1]["cpu_us"] = round(spent / runs[name][-1]["requests"] * 1e6, 1)
         log(f"round {n + 1}/{args.rounds}: " + ", ".join(
             f"{k} {r[-1]['rps']:.0f} req/s p50 {r[-1]['p50_ms']} p99 {r[-1]['p99_ms']} ms"
             for k, r in runs.items()))  # fmt: skip
@@ -458,3 +471,61 @@ def run_ab(answers: dict[str, str], args: Any) -> int:
     suffix = "" if durable else "-async-commit"
     label = args.label or result["combination"]
     return write(result, FLOOR_RESULTS / f"ab-{args.ab}-{label}{suffix}.json", summary)
+
+
+def run_ladder(answers: dict[str, str], args: Any) -> int:
+    """`--ladder`: the floor, the rungs of scripts/floor_ladder.py for the flavour and the
+    service, rounds in turn: req/s, and the CPU each server spent per request."""
+    result, workdir, dest = bench.prepare(answers, args)
+    answers = result["answers"]
+    if answers.get("database") != "postgresql":
+        log("the floor is written for PostgreSQL (asyncpg): database=postgresql")
+        return 2
+    flavour = "sync" if "-sync-" in result["combination"] else "async"
+    rungs = ("fastapi", *(f"{flavour}-{how}" for how in ("core", "session", "session-dep")))
+    floor_dir = workdir / "floor"
+    floor_dir.mkdir()
+    for app in (FLOOR_APP, LADDER_APP):
+        shutil.copy(app, floor_dir / app.name)
+    venv = floor_venv(dest / ".venv", workdir, args.python)
+    result["floor_versions"] = {k: v for k, v in installed(venv).items() if k in FLOOR_NEEDS}
+    flags = ("--workers", "1", "--no-access-log")
+    with contextlib.ExitStack() as stack:
+        db_url = stack.enter_context(support.throwaway_database(
+            "postgresql", f"{bench.DB_PREFIX}_{os.getpid()}", workdir))  # fmt: skip
+        env = bench.migrated_env(answers, dest, db_url, ACCESS_TOKEN_EXPIRE_MINUTES="1440")
+        port = support.free_port()
+        service = stack.enter_context(support.running(
+            support.uvicorn(dest / ".venv", "app.main:app", port, *flags),
+            url(port, "/health/live"), workdir / "service.log", dest, env))  # fmt: skip
+        token = bench.seed(port)
+        token_claims = claims(token)
+        targets = {"service": (url(port, "/api/v1/items"), token, "")}
+        servers: dict[str, psutil.Process] = {"service": service}
+        for rung in ("floor", *rungs):
+            rung_env = clean_env(FLOOR_DATABASE_URL=db_url, FLOOR_SECRET_KEY=env["SECRET_KEY"],
+                                 FLOOR_ISSUER=token_claims["iss"],
+                                 FLOOR_AUDIENCE=token_claims["aud"], LADDER_RUNG=rung)  # fmt: skip
+            module = "floor_app:app" if rung == "floor" else "floor_ladder:app"
+            rung_venv = venv if rung in ("floor", "fastapi") else dest / ".venv"
+            p = support.free_port()
+            proc = support.start(support.uvicorn(rung_venv, module, p, *flags),
+                                 floor_dir / f"{rung}.log", floor_dir, rung_env)  # fmt: skip
+            stack.callback(support.stop, proc)
+            startup_poll(p, token, proc)
+            targets[rung], servers[rung] = (url(p, "/api/v1/items"), token, ""), proc
+        log("throughput and CPU per request: " + ", ".join(targets) + " in turn")
+        runs = interleaved(targets, args, servers)
+    result["ladder"] = {
+        "wrk": f"wrk {args.load} -d{args.duration:g}s --latency", "rounds": runs,
+        **{f"{k}_{f}": statistics.median(r[f] for r in runs[k]) for k in runs
+           for f in ("rps", "cpu_us")},
+        **{f"{k}_over_floor": ratio(runs, k, "floor", "rps") for k in runs},
+    }  # fmt: skip
+    result["load_average_after"] = os.getloadavg()
+    ladder = result["ladder"]
+    summary = "\n".join(
+        f"{k:14} {ladder[f'{k}_rps']:7.0f} req/s  {ladder[f'{k}_cpu_us']:6.0f} µs CPU per request"
+        f"  over the floor {ladder[f'{k}_over_floor']['median']:.3f}"
+        for k in ("floor", *rungs, "service"))  # fmt: skip
+    return write(result, FLOOR_RESULTS / f"ladder-{result['combination']}.json", summary)

@@ -93,7 +93,7 @@ FLOORS = [json.loads(path.read_text()) for path in sorted(FLOOR_RESULTS.glob("*.
 @pytest.mark.parametrize(
     "result", FLOORS, ids=[p.stem for p in sorted(FLOOR_RESULTS.glob("*.json"))]
 )
-def test_a_committed_floor_or_ab_ratio_is_the_median_of_its_paired_rounds(
+def test_a_committed_floor_ladder_or_ab_ratio_is_the_median_of_its_paired_rounds(
     result: dict[str, Any],
 ) -> None:
     if "cpu" in result:  # --in-process: CPU µs per page, one figure per side and round
@@ -102,6 +102,19 @@ def test_a_committed_floor_or_ab_ratio_is_the_median_of_its_paired_rounds(
         assert len(runs) == len(base) >= 1
         ratios = [r / b for r, b in zip(runs, base, strict=True)]
         assert cpu["cpu_over_baseline"]["median"] == pytest.approx(statistics.median(ratios))
+        return
+    if "ladder" in result:  # --ladder: every rung and the service over the floor, per round
+        ladder = result["ladder"]
+        floor = ladder["rounds"]["floor"]
+        assert set(ladder["rounds"]) > {"floor", "fastapi", "service"}
+        for name, runs in ladder["rounds"].items():
+            assert len(runs) == len(floor) >= 1
+            ratios = [r["rps"] / f["rps"] for r, f in zip(runs, floor, strict=True)]
+            assert ladder[f"{name}_over_floor"]["median"] == pytest.approx(
+                statistics.median(ratios)
+            )
+            cpu = statistics.median(r["cpu_us"] for r in runs)
+            assert ladder[f"{name}_cpu_us"] == pytest.approx(cpu)
         return
     part = result.get("floor") or result["ab"]
     pairs = (

@@ -123,6 +123,17 @@ def same_answers(service: int, floor: int, token: str, writer: str) -> None:
 Target = tuple[str, str | None, str]  # url, token, wrk's Lua script
 
 
+def same_page(service: int, rung: int, token: str, name: str) -> None:
+    """A rung serves the service's rows under the service's keys, and refuses a forged token."""
+    ours = bench.call(connect(service), "GET", "/api/v1/items", None, token)
+    theirs = bench.call(connect(rung), "GET", "/api/v1/items", None, token)
+    if [i["id"] for i in ours["items"]] != [i["id"] for i in theirs["items"]] or set(ours) != set(
+        theirs
+    ):
+        raise RuntimeError(f"the {name} rung's page differs from the service's: {theirs}")
+    bench.call(connect(rung), "GET", "/api/v1/items", None, token[:-2] + "xx", expect=401)
+
+
 def interleaved(
     targets: dict[str, Target], args: Any, servers: dict[str, psutil.Process] | None = None
 ) -> dict[str, list[Any]]:
@@ -513,9 +524,15 @@ def run_ladder(answers: dict[str, str], args: Any) -> int:
                                  floor_dir / f"{rung}.log", floor_dir, rung_env)  # fmt: skip
             stack.callback(support.stop, proc)
             startup_poll(p, token, proc)
+            same_page(port, p, token, rung)
             targets[rung], servers[rung] = (url(p, "/api/v1/items"), token, ""), proc
         log("throughput and CPU per request: " + ", ".join(targets) + " in turn")
         runs = interleaved(targets, args, servers)
+    failed = {
+        k: r for k, rounds in runs.items() for r in rounds if r["non_2xx"] or r["socket_errors"]
+    }
+    if failed:
+        raise RuntimeError(f"answers other than 200 or socket errors in a round: {failed}")
     result["ladder"] = {
         "wrk": f"wrk {args.load} -d{args.duration:g}s --latency", "rounds": runs,
         **{f"{k}_{f}": statistics.median(r[f] for r in runs[k]) for k in runs

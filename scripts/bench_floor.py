@@ -103,15 +103,9 @@ def writer_token(port: int) -> str:
 
 
 def same_answers(service: int, floor: int, token: str, writer: str) -> None:
-    """The floor serves the service's rows and refuses what it refuses."""
+    """The floor serves the service's rows and refuses what it refuses; its item too."""
+    same_page(service, floor, token, "floor")
     conn_s, conn_f = connect(service), connect(floor)
-    ours = bench.call(conn_s, "GET", "/api/v1/items", None, token)
-    theirs = bench.call(conn_f, "GET", "/api/v1/items", None, token)
-    if [i["id"] for i in ours["items"]] != [i["id"] for i in theirs["items"]] or set(ours) != set(
-        theirs
-    ):
-        raise RuntimeError(f"the floor's page differs from the service's: {theirs}")
-    bench.call(conn_f, "GET", "/api/v1/items", None, token[:-2] + "xx", expect=401)
     created = bench.call(conn_f, "POST", "/api/v1/items", '{"title": "t"}', writer, expect=201)
     if set(created) != set(bench.call(conn_s, "GET", f"/api/v1/items/{created['id']}", None,
                                       writer)):  # fmt: skip
@@ -120,18 +114,31 @@ def same_answers(service: int, floor: int, token: str, writer: str) -> None:
     conn_f.close()
 
 
+def floor_env(db_url: str, service_env: dict[str, str], token: str, **more: str) -> dict[str, str]:
+    """The floor's (and a rung's) settings: the service's database and key, the token's issuer
+    and audience."""
+    token_claims = claims(token)
+    return clean_env(FLOOR_DATABASE_URL=db_url, FLOOR_SECRET_KEY=service_env["SECRET_KEY"],
+                     FLOOR_ISSUER=token_claims["iss"], FLOOR_AUDIENCE=token_claims["aud"],
+                     **more)  # fmt: skip
+
+
 Target = tuple[str, str | None, str]  # url, token, wrk's Lua script
 
 
-def same_page(service: int, rung: int, token: str, name: str) -> None:
-    """A rung serves the service's rows under the service's keys, and refuses a forged token."""
-    ours = bench.call(connect(service), "GET", "/api/v1/items", None, token)
-    theirs = bench.call(connect(rung), "GET", "/api/v1/items", None, token)
+def same_page(service: int, other: int, token: str, name: str) -> None:
+    """`other` (the floor, a rung) serves the service's rows under the service's keys, and
+    refuses a forged token."""
+    conn_s, conn_o = connect(service), connect(other)
+    ours = bench.call(conn_s, "GET", "/api/v1/items", None, token)
+    theirs = bench.call(conn_o, "GET", "/api/v1/items", None, token)
     if [i["id"] for i in ours["items"]] != [i["id"] for i in theirs["items"]] or set(ours) != set(
         theirs
     ):
-        raise RuntimeError(f"the {name} rung's page differs from the service's: {theirs}")
-    bench.call(connect(rung), "GET", "/api/v1/items", None, token[:-2] + "xx", expect=401)
+        raise RuntimeError(f"the {name}'s page differs from the service's: {theirs}")
+    bench.call(conn_o, "GET", "/api/v1/items", None, token[:-2] + "xx", expect=401)
+    conn_s.close()
+    conn_o.close()
 
 
 def interleaved(
@@ -214,12 +221,9 @@ def run_floor(answers: dict[str, str], args: Any) -> int:
         with support.running(service_argv, url(port, "/health/live"), workdir / "service.log",
                              dest, env) as proc:  # fmt: skip
             token, writer = bench.seed(port), writer_token(port)
-            token_claims = claims(token)
-            floor_env = clean_env(FLOOR_DATABASE_URL=db_url, FLOOR_SECRET_KEY=env["SECRET_KEY"],
-                                  FLOOR_ISSUER=token_claims["iss"],
-                                  FLOOR_AUDIENCE=token_claims["aud"])  # fmt: skip
+            settings = floor_env(db_url, env, token)
             floor_argv = support.uvicorn(venv, "floor_app:app", floor, *flags)
-            floor_proc = support.start(floor_argv, floor_dir / "uvicorn.log", floor_dir, floor_env)
+            floor_proc = support.start(floor_argv, floor_dir / "uvicorn.log", floor_dir, settings)
             try:
                 startup_poll(floor, token, floor_proc)
                 same_answers(port, floor, token, writer)
@@ -245,7 +249,7 @@ def run_floor(answers: dict[str, str], args: Any) -> int:
                 workdir / f"start-{n}.log"))  # fmt: skip
             p = support.free_port()
             starts["floor"].append(startup(support.uvicorn(venv, "floor_app:app", p, *flags),
-                                           floor_dir, floor_env, p, token,
+                                           floor_dir, settings, p, token,
                                            floor_dir / f"start-{n}.log"))  # fmt: skip
     result["floor"] = {
         "wrk": f"wrk {args.load} -d{args.duration:g}s --latency", "rounds": runs,
@@ -510,13 +514,10 @@ def run_ladder(answers: dict[str, str], args: Any) -> int:
             support.uvicorn(dest / ".venv", "app.main:app", port, *flags),
             url(port, "/health/live"), workdir / "service.log", dest, env))  # fmt: skip
         token = bench.seed(port)
-        token_claims = claims(token)
         targets = {"service": (url(port, "/api/v1/items"), token, "")}
         servers: dict[str, psutil.Process] = {"service": service}
         for rung in ("floor", *rungs):
-            rung_env = clean_env(FLOOR_DATABASE_URL=db_url, FLOOR_SECRET_KEY=env["SECRET_KEY"],
-                                 FLOOR_ISSUER=token_claims["iss"],
-                                 FLOOR_AUDIENCE=token_claims["aud"], LADDER_RUNG=rung)  # fmt: skip
+            rung_env = floor_env(db_url, env, token, LADDER_RUNG=rung)
             module = "floor_app:app" if rung == "floor" else "floor_ladder:app"
             rung_venv = venv if rung in ("floor", "fastapi") else dest / ".venv"
             p = support.free_port()
@@ -524,7 +525,7 @@ def run_ladder(answers: dict[str, str], args: Any) -> int:
                                  floor_dir / f"{rung}.log", floor_dir, rung_env)  # fmt: skip
             stack.callback(support.stop, proc)
             startup_poll(p, token, proc)
-            same_page(port, p, token, rung)
+            same_page(port, p, token, f"{rung} rung")
             targets[rung], servers[rung] = (url(p, "/api/v1/items"), token, ""), proc
         log("throughput and CPU per request: " + ", ".join(targets) + " in turn")
         runs = interleaved(targets, args, servers)
